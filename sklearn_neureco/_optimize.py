@@ -1,0 +1,210 @@
+"""Second-order training of a :class:`~sklearn_neureco._network.Network`.
+
+The objective is the regularised, sample-weighted least-squares loss in normalised space::
+
+    E(w) = 1/2 * sum_i s_i * ||f(x_i; w) - y_i||^2  +  1/2 * beta * ||w||^2 / p
+
+with ``s_i = sample_weight_i / sum(sample_weight)`` (so the data term is half the weighted
+mean squared error, independent of the number of samples) and ``p`` the number of weights.
+
+Two optimisers minimise it, both with exact derivatives from the network:
+
+* :func:`levenberg_marquardt`, which uses the exact Jacobian. Its normal equations
+  ``J^T S J`` are accumulated in row blocks, so memory depends on the number of weights,
+  never on the number of samples;
+* :func:`lbfgs` (scipy's L-BFGS-B with the exact gradient), for networks whose number of
+  weights makes the ``p x p`` normal equations too costly.
+
+Both stop when training stops paying: the loss has improved by less than ``ftol``
+(relatively) over a window of iterations, or the gradient vanishes. The iteration cap is a
+safety net far above what convergence needs.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, optimize
+from threadpoolctl import ThreadpoolController
+
+from ._network import Network, row_chunks
+
+# Rows per block when accumulating J^T J (each block's Jacobian is rows * n_out * p).
+_JACOBIAN_ROWS = 1024
+# LM is chosen while one normal-equation pass costs at most this many multiply-adds.
+LM_MAX_FLOPS = 4e9
+LM_MAX_WEIGHTS = 2000
+# Multiply-adds of one J^T J block above which multi-threaded BLAS pays; below it, idle
+# OpenBLAS threads spin and slow the surrounding numpy code (measured: 5x on a small LM run).
+_THREADED_FLOPS = 5e7
+
+_blas = {}
+
+
+def _controller() -> ThreadpoolController:
+    if not _blas:
+        _blas["controller"] = ThreadpoolController()
+        threads = [
+            lib.num_threads for lib in _blas["controller"].select(user_api="blas").lib_controllers
+        ]
+        _blas["threads"] = max(threads, default=1)
+    return _blas["controller"]
+
+
+def single_threaded_blas():
+    """Context in which BLAS runs on one thread (training uses it; see ``_THREADED_FLOPS``)."""
+    return _controller().limit(limits=1, user_api="blas")
+
+
+def _threaded_blas_if(flops: float):
+    if flops < _THREADED_FLOPS:
+        return nullcontext()
+    return _controller().limit(limits=_blas["threads"], user_api="blas")
+
+
+@dataclass
+class LeastSquaresProblem:
+    """The training objective for one network on one (normalised) data set."""
+
+    network: Network
+    x: np.ndarray  # (n, n_inputs), normalised
+    y: np.ndarray  # (n, n_outputs), normalised
+    sample_weight: np.ndarray  # (n,), sums to 1
+    beta: float = 0.0
+
+    @property
+    def _reg(self) -> float:
+        return self.beta / max(self.network.n_weights, 1)
+
+    def data_error(self, w) -> float:
+        """Weighted mean squared error (the data term, without the 1/2)."""
+        r = self.network.forward(w, self.x) - self.y
+        return float(self.sample_weight @ np.einsum("ij,ij->i", r, r))
+
+    def loss(self, w) -> float:
+        return 0.5 * self.data_error(w) + 0.5 * self._reg * float(w @ w)
+
+    def loss_and_gradient(self, w):
+        r = self.network.forward(w, self.x) - self.y
+        gy = r * self.sample_weight[:, None]
+        _, gw, _ = self.network.vjp(w, self.x, gy, wrt_inputs=False)
+        loss = 0.5 * float(np.einsum("ij,ij->", gy, r)) + 0.5 * self._reg * float(w @ w)
+        return loss, gw + self._reg * w
+
+    def normal_equations(self, w):
+        """``(loss, g, A)`` with ``g`` the gradient and ``A = J^T S J + reg * I``."""
+        p = self.network.n_weights
+        A = np.zeros((p, p))
+        g = np.zeros(p)
+        sq = 0.0
+        block_flops = _JACOBIAN_ROWS * self.network.n_outputs * p * p
+        for rows in row_chunks(self.x.shape[0], _JACOBIAN_ROWS):
+            y, Jw, _ = self.network.jacobians(w, self.x[rows])
+            r = y - self.y[rows]
+            sw = np.sqrt(self.sample_weight[rows])
+            Jw = (Jw * sw[:, None, None]).reshape(-1, p)
+            r = (r * sw[:, None]).reshape(-1)
+            with _threaded_blas_if(block_flops):
+                A += Jw.T @ Jw
+            g += Jw.T @ r
+            sq += float(r @ r)
+        A[np.diag_indices_from(A)] += self._reg
+        g += self._reg * w
+        return 0.5 * sq + 0.5 * self._reg * float(w @ w), g, A
+
+
+@dataclass
+class OptimizeResult:
+    w: np.ndarray
+    loss: float
+    n_iter: int
+    converged: bool
+    method: str
+
+
+def _stalled(history: list[float], ftol: float, window: int) -> bool:
+    if len(history) <= window:
+        return False
+    old, new = history[-1 - window], history[-1]
+    return old - new <= ftol * max(abs(old), np.finfo(float).tiny)
+
+
+def levenberg_marquardt(
+    problem: LeastSquaresProblem,
+    w0: np.ndarray,
+    *,
+    ftol: float = 1e-2,
+    gtol: float = 1e-10,
+    window: int = 10,
+    max_iter: int = 2000,
+) -> OptimizeResult:
+    """Minimise ``problem.loss`` by Levenberg-Marquardt with Nielsen's damping update."""
+    w = np.array(w0, dtype=np.float64)
+    loss, g, A = problem.normal_equations(w)
+    mu = 1e-3 * max(float(np.max(np.diag(A))), 1e-12)
+    nu = 2.0
+    history = [loss]
+    converged = False
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        if np.max(np.abs(g)) <= gtol:
+            converged = True
+            break
+        try:
+            factor = linalg.cho_factor(A + mu * np.eye(A.shape[0]), check_finite=False)
+            step = -linalg.cho_solve(factor, g, check_finite=False)
+        except linalg.LinAlgError:
+            mu *= nu
+            nu *= 2.0
+            continue
+        w_new = w + step
+        loss_new = problem.loss(w_new)
+        predicted = 0.5 * float(step @ (mu * step - g))
+        rho = (loss - loss_new) / predicted if predicted > 0 else -1.0
+        if np.isfinite(loss_new) and rho > 0:
+            w = w_new
+            loss, g, A = problem.normal_equations(w)
+            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+            nu = 2.0
+            history.append(loss)
+            if _stalled(history, ftol, window):
+                converged = True
+                break
+        else:
+            mu *= nu
+            nu *= 2.0
+            if mu > 1e16 * max(1.0, float(np.max(np.diag(A)))):
+                converged = True  # no step decreases the loss: a (numerical) minimum
+                break
+    return OptimizeResult(w, loss, n_iter, converged, "levenberg-marquardt")
+
+
+def lbfgs(
+    problem: LeastSquaresProblem,
+    w0: np.ndarray,
+    *,
+    ftol: float = 1e-9,
+    gtol: float = 1e-10,
+    max_iter: int = 20000,
+) -> OptimizeResult:
+    """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient."""
+    res = optimize.minimize(
+        problem.loss_and_gradient,
+        np.array(w0, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "ftol": ftol, "gtol": gtol, "maxcor": 30},
+    )
+    return OptimizeResult(res.x, float(res.fun), int(res.nit), bool(res.success), "l-bfgs")
+
+
+def train(problem: LeastSquaresProblem, w0: np.ndarray) -> OptimizeResult:
+    """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS."""
+    p = problem.network.n_weights
+    rows = problem.x.shape[0] * problem.network.n_outputs
+    if p <= LM_MAX_WEIGHTS and rows * p * p <= LM_MAX_FLOPS:
+        return levenberg_marquardt(problem, w0)
+    return lbfgs(problem, w0)

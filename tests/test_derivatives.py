@@ -1,0 +1,201 @@
+"""The estimator's derivative API: exact, on raw inputs and outputs, for every option."""
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+
+from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
+from tests._helpers import smooth_function
+
+
+def make_data(n_outputs, n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    # inputs far from 0 and of different magnitudes, so every normalisation does something
+    X = rng.uniform(-1.0, 1.0, size=(n, 3)) * [1.0, 30.0, 0.01] + [5.0, 0.0, -2.0]
+    Y = smooth_function((X - [5.0, 0.0, -2.0]) / [1.0, 30.0, 0.01], n_outputs)
+    return X, Y * 7.0 + 3.0
+
+
+def predict_at(model, w, X):
+    other = copy.deepcopy(model)
+    other.set_weights(w)
+    return other.predict(X)
+
+
+def assert_derivatives_exact(model, X, rng):
+    """Finite differences and the dot-product test, in weights and inputs together."""
+    w = model.get_weights()
+    y = model.predict(X)
+    dw = rng.normal(size=w.shape) * (np.abs(w) + 1e-3)
+    dx = rng.normal(size=X.shape) * X.std(axis=0)
+    dy = model.forward_derivative(w, dw, X, dx)
+    assert dy.shape == y.shape and dy.dtype == np.float64
+
+    h = 1e-6
+    plus = predict_at(model, w + h * dw, X + h * dx)
+    minus = predict_at(model, w - h * dw, X - h * dx)
+    fd = (plus - minus) / (2 * h)
+    scale = np.abs(fd).max() + np.abs(y).max() * 1e-3
+    assert np.max(np.abs(dy - fd)) <= 1e-5 * scale
+
+    py = rng.normal(size=y.shape)
+    pw, px = model.gradient(w, X, py)
+    assert pw.shape == w.shape and px.shape == X.shape
+    lhs = np.sum(py * dy)
+    rhs = np.sum(pw * dw) + np.sum(px * dx)
+    assert np.isclose(lhs, rhs, rtol=1e-10, atol=1e-12 * np.abs(py).sum() * scale)
+
+    # the input part alone matches the input Jacobian
+    J = model.jacobian(X)
+    dy_x = model.forward_derivative(w, None, X, dx)
+    expected = np.einsum("nkj,nj->nk", J, dx)
+    assert np.allclose(dy_x.reshape(expected.shape), expected, rtol=1e-10, atol=1e-12 * scale)
+
+
+NORMALISATIONS = list(itertools.product(SHIFTINGS, SCALINGS))
+
+
+@pytest.mark.parametrize("shifting, scaling", NORMALISATIONS)
+def test_derivatives_for_every_normalisation(shifting, scaling, rng):
+    per_feature = (SHIFTINGS.index(shifting) + SCALINGS.index(scaling)) % 2 == 0
+    X, Y = make_data(n_outputs=3)
+    model = NeurEcoRegressor(
+        inputs_shifting=shifting,
+        inputs_scaling=scaling,
+        outputs_shifting=shifting,
+        outputs_scaling=scaling,
+        inputs_normalize_per_feature=per_feature,
+        outputs_normalize_per_feature=not per_feature,
+        random_state=0,
+    ).fit(X, Y)
+    assert_derivatives_exact(model, X, rng)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_derivatives_one_and_several_outputs(n_outputs, weighted, rng):
+    X, Y = make_data(n_outputs)
+    sample_weight = rng.uniform(0.1, 3.0, size=len(X)) if weighted else None
+    model = NeurEcoRegressor(random_state=0).fit(X, Y, sample_weight=sample_weight)
+    assert model.predict(X).shape == Y.shape
+    assert_derivatives_exact(model, X, rng)
+
+
+def test_derivatives_with_column_vector_target(rng):
+    X, y = make_data(1)
+    model = NeurEcoRegressor(random_state=0).fit(X, y.reshape(-1, 1))
+    assert model.predict(X).shape == (len(X), 1)
+    assert model.forward_derivative(None, None, X, np.ones_like(X)).shape == (len(X), 1)
+    pw, px = model.gradient(None, X, np.ones((len(X), 1)))
+    assert px.shape == X.shape
+    pw_flat, _ = model.gradient(None, X, np.ones(len(X)))  # 1-D py accepted too
+    assert np.array_equal(pw, pw_flat)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, Y = make_data(2)
+    return NeurEcoRegressor(random_state=0).fit(X, Y), X
+
+
+def test_derivatives_are_pure(fitted, rng):
+    model, X = fitted
+    before = model.get_weights()
+    pred = model.predict(X)
+    other = before + rng.normal(size=before.shape)
+    model.forward_derivative(other, other, X, X)
+    model.gradient(other, X, pred)
+    assert np.array_equal(model.get_weights(), before)
+    assert np.array_equal(model.predict(X), pred)
+
+
+def test_none_weights_mean_current_weights(fitted, rng):
+    model, X = fitted
+    w = model.get_weights()
+    dx = rng.normal(size=X.shape)
+    py = rng.normal(size=(len(X), 2))
+    assert np.array_equal(
+        model.forward_derivative(None, None, X, dx), model.forward_derivative(w, None, X, dx)
+    )
+    assert np.array_equal(model.gradient(None, X, py)[0], model.gradient(w, X, py)[0])
+
+
+def test_static_everything_gives_zero(fitted):
+    model, X = fitted
+    assert np.all(model.forward_derivative(None, None, X) == 0.0)
+
+
+def test_evaluating_at_other_weights_uses_them(fitted, rng):
+    model, X = fitted
+    w2 = model.get_weights() * 1.5
+    dw = rng.normal(size=w2.shape)
+    h = 1e-6
+    fd = (predict_at(model, w2 + h * dw, X) - predict_at(model, w2 - h * dw, X)) / (2 * h)
+    assert np.allclose(model.forward_derivative(w2, dw, X), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_get_set_weights_round_trip(fitted):
+    model = copy.deepcopy(fitted[0])
+    X = fitted[1]
+    w = model.get_weights()
+    assert w.shape == (model.n_weights_, 1)
+    w[0] += 1.0  # a copy: changing it does not touch the model
+    assert model.get_weights()[0, 0] != w[0, 0]
+    assert model.set_weights(w) == 0
+    assert np.array_equal(model.get_weights(), w)
+    assert model.set_weights(w.ravel()) == 0
+    assert not np.array_equal(model.predict(X), fitted[0].predict(X))
+
+
+def test_float32_and_pandas_inputs_match_float64(fitted, rng):
+    pd = pytest.importorskip("pandas")
+    model, X = fitted
+    X32 = X.astype(np.float32)
+    X64 = X32.astype(np.float64)
+    py = rng.normal(size=(len(X), 2))
+    dx = rng.normal(size=X.shape)
+    ref = model.gradient(None, X64, py)
+    got = model.gradient(None, X32, py.astype(np.float32))
+    assert np.allclose(got[0], ref[0], rtol=1e-6) and np.allclose(got[1], ref[1], rtol=1e-6)
+    frame = pd.DataFrame(X64)
+    assert np.array_equal(model.gradient(None, frame, pd.DataFrame(py))[1], ref[1])
+    assert np.array_equal(
+        model.forward_derivative(None, None, frame, pd.DataFrame(dx)),
+        model.forward_derivative(None, None, X64, dx),
+    )
+    assert np.array_equal(model.jacobian(frame), model.jacobian(X64))
+
+
+def test_pandas_feature_names_are_checked(rng):
+    pd = pytest.importorskip("pandas")
+    X, Y = make_data(1)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = NeurEcoRegressor(random_state=0).fit(frame, pd.Series(Y))
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    assert model.gradient(None, frame, np.ones(len(X)))[1].shape == X.shape
+    with pytest.warns(UserWarning, match="feature names"):
+        model.jacobian(X)
+    with pytest.raises(ValueError, match="feature names"):
+        model.gradient(None, frame[["b", "a", "c"]], np.ones(len(X)))
+
+
+def test_gradient_of_a_loss_drives_descent(smooth_data):
+    """The use the API exists for: fine-tune weights on a loss through gradient()."""
+    from scipy.optimize import minimize
+
+    X, y = smooth_data
+    model = NeurEcoRegressor(random_state=0).fit(X[:100], y[:100])
+    X_new, y_new = X[100:], y[100:] + 0.3 * X[100:, 2]  # the data have drifted
+
+    def loss_and_grad(w):
+        r = predict_at(model, w, X_new) - y_new
+        pw, _ = model.gradient(w, X_new, r / len(r))
+        return 0.5 * np.mean(r**2), pw.ravel()
+
+    w0 = model.get_weights().ravel()
+    start = loss_and_grad(w0)[0]
+    res = minimize(loss_and_grad, w0, jac=True, method="L-BFGS-B", options={"maxiter": 100})
+    assert res.fun < 0.1 * start

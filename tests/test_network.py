@@ -1,0 +1,126 @@
+"""The network's pure functions: forward, JVP, VJP and per-sample Jacobians."""
+
+import numpy as np
+import pytest
+
+from sklearn_neureco._network import Network, dense_masks
+
+
+def random_network(rng, sizes=(4, 5, 3, 2), prune=0.3, direct=True):
+    masks = dense_masks(sizes, direct_links=direct)
+    masks[len(sizes) - 1, 1] = np.ones((sizes[-1], sizes[1]), dtype=bool)  # skip link
+    for key, mask in masks.items():
+        masks[key] = mask & (rng.random(mask.shape) > prune)
+    return Network(sizes, masks)
+
+
+@pytest.fixture(params=[0.0, 0.4], ids=["dense", "pruned"])
+def case(request, rng):
+    net = random_network(rng, prune=request.param)
+    w = rng.normal(size=net.n_weights)
+    x = rng.normal(size=(7, net.n_inputs))
+    return net, w, x
+
+
+def test_pack_unpack_round_trip(case):
+    net, w, _ = case
+    W, b = net.unpack(w)
+    assert np.array_equal(net.pack(W, b), w)
+    for (l, s), mask in net.masks.items():
+        assert np.all(W[l, s][~mask] == 0.0)
+
+
+def test_weight_order_is_documented_order(rng):
+    net = Network(
+        (2, 2, 1),
+        {
+            (1, 0): np.array([[1, 0], [1, 1]], bool),
+            (2, 1): np.ones((1, 2), bool),
+            (2, 0): np.ones((1, 2), bool),
+        },
+    )
+    # layer 1: W[1,0] active entries row by row, then b1; layer 2: W[2,0], W[2,1], b2
+    w = np.arange(net.n_weights, dtype=float)
+    W, b = net.unpack(w)
+    assert np.array_equal(W[1, 0], [[0, 0], [1, 2]])
+    assert np.array_equal(b[1], [3, 4])
+    assert np.array_equal(W[2, 0], [[5, 6]])
+    assert np.array_equal(W[2, 1], [[7, 8]])
+    assert np.array_equal(b[2], [9])
+
+
+def test_forward_matches_explicit_formula(rng):
+    net = Network((3, 4, 2), dense_masks((3, 4, 2)))
+    w = rng.normal(size=net.n_weights)
+    x = rng.normal(size=(5, 3))
+    W, b = net.unpack(w)
+    expected = np.tanh(x @ W[1, 0].T + b[1]) @ W[2, 1].T + x @ W[2, 0].T + b[2]
+    assert np.allclose(net.forward(w, x), expected, rtol=1e-14, atol=1e-14)
+
+
+def test_jvp_matches_finite_differences(case, rng):
+    net, w, x = case
+    dw, dx = rng.normal(size=w.shape), rng.normal(size=x.shape)
+    h = 1e-6
+    fd = (net.forward(w + h * dw, x + h * dx) - net.forward(w - h * dw, x - h * dx)) / (2 * h)
+    y, dy = net.jvp(w, x, dw, dx)
+    assert np.allclose(y, net.forward(w, x), rtol=0, atol=1e-14)
+    assert np.allclose(dy, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_vjp_is_transpose_of_jvp(case, rng):
+    net, w, x = case
+    dw, dx = rng.normal(size=w.shape), rng.normal(size=x.shape)
+    gy = rng.normal(size=(x.shape[0], net.n_outputs))
+    _, dy = net.jvp(w, x, dw, dx)
+    _, gw, gx = net.vjp(w, x, gy)
+    lhs = np.sum(gy * dy)
+    rhs = gw @ dw + np.sum(gx * dx)
+    assert np.isclose(lhs, rhs, rtol=1e-12, atol=0)
+
+
+def test_jacobians_match_jvp(case, rng):
+    net, w, x = case
+    _, Jw, Jx = net.jacobians(w, x, wrt_weights=True, wrt_inputs=True)
+    dw, dx = rng.normal(size=w.shape), rng.normal(size=x.shape)
+    _, dy_w = net.jvp(w, x, dw, None)
+    _, dy_x = net.jvp(w, x, None, dx)
+    assert np.allclose(Jw @ dw, dy_w, rtol=1e-12, atol=1e-12)
+    assert np.allclose(np.einsum("nkj,nj->nk", Jx, dx), dy_x, rtol=1e-12, atol=1e-12)
+
+
+def test_chunked_passes_equal_one_block(rng, monkeypatch):
+    import sklearn_neureco._network as network_module
+
+    net = random_network(rng)
+    w, dw = rng.normal(size=net.n_weights), rng.normal(size=net.n_weights)
+    x = rng.normal(size=(50, net.n_inputs))
+    gy = rng.normal(size=(50, net.n_outputs))
+    whole = net.forward(w, x), net.jvp(w, x, dw)[1], net.vjp(w, x, gy)[1:]
+    monkeypatch.setattr(network_module, "CHUNK_ROWS", 7)  # 8 blocks, the last one short
+    chunked = net.forward(w, x), net.jvp(w, x, dw)[1], net.vjp(w, x, gy)[1:]
+    assert np.allclose(whole[0], chunked[0], rtol=1e-14, atol=0)
+    assert np.allclose(whole[1], chunked[1], rtol=1e-14, atol=0)
+    assert np.allclose(whole[2][0], chunked[2][0], rtol=1e-12, atol=1e-14)
+    assert np.allclose(whole[2][1], chunked[2][1], rtol=1e-14, atol=0)
+
+
+def test_absent_input_gets_zero_derivative(rng):
+    masks = dense_masks((3, 4, 1))
+    masks[1, 0][:, 2] = False
+    masks[2, 0][:, 2] = False
+    net = Network((3, 4, 1), masks)
+    assert list(net.connected_inputs()) == [True, True, False]
+    w = rng.normal(size=net.n_weights)
+    _, _, Jx = net.jacobians(w, rng.normal(size=(4, 3)), wrt_weights=False, wrt_inputs=True)
+    assert np.all(Jx[:, :, 2] == 0.0)
+
+
+def test_bad_structure_is_rejected():
+    with pytest.raises(ValueError, match="mask"):
+        Network((2, 3, 1), {(1, 0): np.ones((2, 3), bool)})
+    with pytest.raises(ValueError, match="layer_sizes"):
+        Network((2,), {})
+    net = Network((2, 1), dense_masks((2, 1)))
+    with pytest.raises(ValueError, match="expected 3 weights"):
+        net.unpack(np.zeros(4))

@@ -1,0 +1,109 @@
+"""fit really trains: accuracy, determinism, sample weights, validation data, options."""
+
+import numpy as np
+import pytest
+
+from sklearn_neureco import NeurEcoRegressor
+from tests._helpers import smooth_function
+
+
+def rmse(a, b):
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def test_learns_a_smooth_function_accurately(smooth_data, rng):
+    X, y = smooth_data
+    model = NeurEcoRegressor(random_state=0).fit(X, y)
+    X_test = rng.uniform(-1, 1, size=(500, 3))
+    # the target varies by about 1 (std); a linear model leaves an RMSE of ~0.3
+    assert rmse(model.predict(X_test), smooth_function(X_test)) < 1e-2
+    assert model.n_weights_ < 100
+    assert model.layer_sizes_[0] == 3 and model.layer_sizes_[-1] == 1
+
+
+def test_several_outputs(rng):
+    X = rng.uniform(-1, 1, size=(300, 3))
+    Y = smooth_function(X, 3)
+    model = NeurEcoRegressor(random_state=0).fit(X, Y)
+    X_test = rng.uniform(-1, 1, size=(300, 3))
+    pred = model.predict(X_test)
+    assert pred.shape == (300, 3)
+    assert rmse(pred, smooth_function(X_test, 3)) < 2e-2
+
+
+def test_linear_data_gives_a_linear_network(rng):
+    X = rng.normal(size=(200, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 7.0
+    model = NeurEcoRegressor(random_state=0).fit(X, y)
+    assert model.layer_sizes_ == (4, 1)
+    assert rmse(model.predict(X), y) < 1e-6
+
+
+def test_same_seed_same_model_bit_for_bit(smooth_data):
+    X, y = smooth_data
+    a = NeurEcoRegressor(random_state=7).fit(X, y)
+    b = NeurEcoRegressor(random_state=7).fit(X, y)
+    assert a.layer_sizes_ == b.layer_sizes_
+    assert np.array_equal(a.weights_, b.weights_)
+
+
+def test_sample_weight_is_honoured(rng):
+    X = rng.uniform(-1, 1, size=(400, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1]
+    corrupted = rng.random(len(X)) < 0.3
+    y_bad = np.where(corrupted, y + 3.0, y)
+    weights = np.where(corrupted, 0.0, 1.0)
+    model = NeurEcoRegressor(random_state=0).fit(X, y_bad, sample_weight=weights)
+    unweighted = NeurEcoRegressor(random_state=0).fit(X, y_bad)
+    assert rmse(model.predict(X), y) < 1e-2
+    assert rmse(unweighted.predict(X), y) > 0.5
+
+
+def test_explicit_validation_data(smooth_data, rng):
+    X, y = smooth_data
+    X_val = rng.uniform(-1, 1, size=(100, 3))
+    model = NeurEcoRegressor(random_state=0).fit(X, y, X_val=X_val, y_val=smooth_function(X_val))
+    assert rmse(model.predict(X_val), smooth_function(X_val)) < 1e-2
+    assert all(entry["step"] != "final" for entry in model.history_)
+
+
+def test_history_and_verbose(smooth_data, capsys):
+    X, y = smooth_data
+    model = NeurEcoRegressor(random_state=0, verbose=1).fit(X, y)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == len(model.history_) >= 3
+    assert model.history_[0]["step"] == "linear" and model.history_[-1]["step"] == "final"
+    for entry in model.history_:
+        assert {"layer_sizes", "n_weights", "train_rmse", "valid_rmse", "seconds"} <= set(entry)
+    assert NeurEcoRegressor(random_state=0).fit(X, y) is not None
+    assert capsys.readouterr().err == ""
+
+
+def test_links_maximum_number_is_respected(smooth_data):
+    X, y = smooth_data
+    model = NeurEcoRegressor(random_state=0, links_maximum_number=20).fit(X, y)
+    assert model.n_weights_ <= 20
+
+
+@pytest.mark.parametrize("final_learning", [True, False])
+def test_final_learning_option(smooth_data, final_learning):
+    X, y = smooth_data
+    model = NeurEcoRegressor(random_state=0, final_learning=final_learning).fit(X, y)
+    assert (model.history_[-1]["step"] == "final") == final_learning
+
+
+def test_constant_input_column_is_safe(rng):
+    X = np.c_[rng.uniform(-1, 1, size=(100, 2)), np.full(100, 5.0)]
+    y = X[:, 0] ** 2 + X[:, 1]
+    model = NeurEcoRegressor(random_state=0).fit(X, y)
+    assert np.all(np.isfinite(model.input_scale_)) and np.all(model.input_scale_ > 0)
+    assert rmse(model.predict(X), y) < 1e-2
+    assert np.all(np.isfinite(model.jacobian(X)))
+
+
+def test_tiny_data_sets_fit(rng):
+    for n in (1, 2, 3, 5):
+        X = rng.normal(size=(n, 2))
+        y = X[:, 0] * 2
+        pred = NeurEcoRegressor(random_state=0).fit(X, y).predict(X)
+        assert pred.shape == (n,) and np.all(np.isfinite(pred))
