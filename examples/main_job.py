@@ -3,7 +3,7 @@
 Run ``make demo`` (or ``python examples/main_job.py [output folder]``). It prints the
 chosen network's size and accuracy against a linear model and scikit-learn's MLP, checks
 one derivative against finite differences, and writes the model to
-``build/energy_consumption.joblib``.
+``build/energy_consumption.ednn`` (reload it with ``NeurEcoRegressor.load``).
 """
 
 import copy
@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
@@ -67,11 +66,10 @@ def main(out_dir: Path) -> None:
     )
     print(f"gradient shapes: pw {pw.shape}, px {px.shape}")
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "energy_consumption.joblib"
-    joblib.dump(model, path)
-    again = joblib.load(path)
-    assert np.array_equal(again.predict(X_test), model.predict(X_test))
+    path = model.save(out_dir / "energy_consumption.ednn")
+    again = NeurEcoRegressor.load(path)
+    if not np.array_equal(again.predict(X_test), model.predict(X_test)):
+        raise RuntimeError(f"{path} did not reload identically")
     print(f"\nmodel saved to {path} ({path.stat().st_size} bytes) and reloaded identically")
 
 

@@ -5,8 +5,15 @@ in its weights and inputs.
 """
 
 from ._derivatives import DerivativeMixin
+from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["DerivativeMixin", "NeurEcoRegressor", "__version__"]
+
+def load(path, *, model_number: int | None = None) -> NeurEcoRegressor:
+    """Read a model file or checkpoint: see :meth:`NeurEcoRegressor.load`."""
+    return NeurEcoRegressor.load(path, model_number=model_number)
+
+
+__all__ = ["DerivativeMixin", "ModelFileError", "NeurEcoRegressor", "__version__", "load"]

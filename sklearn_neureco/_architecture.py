@@ -19,6 +19,7 @@ The search works in normalised space on a training/validation split:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,12 @@ SELECTION_TOLERANCE = 0.05
 # Consecutive candidates without improvement before growth stops.
 PATIENCE = 2
 HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+MAX_HIDDEN_LAYERS = 2
+# Pruning removes this share of the links per round, halving it after each failed round
+# until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
+PRUNE_FRACTION = 0.2
+MIN_PRUNE_FRACTION = 0.02
+MAX_PRUNE_ROUNDS = 12
 BETA_FLOOR = 1e-9
 # A regularisation stage "still binds" if it lowered the training error by this fraction.
 BINDING = 0.01
@@ -194,7 +201,9 @@ class Builder:
         self.valid_problem.network = network
         return self.train_problem.data_error(w), self.valid_problem.data_error(w)
 
-    def fit_candidate(self, network: Network, w0, beta0: float, step: str) -> Candidate:
+    def fit_candidate(
+        self, network: Network, w0, beta0: float, step: str, accept=None
+    ) -> Candidate:
         """Train along a decreasing beta path and keep the stage with the best validation.
 
         The path goes on while the training error still moves (the regularisation still
@@ -223,10 +232,11 @@ class Builder:
                 break
             beta /= 10.0
         best.last_beta = beta
-        self._record(best, step, time.perf_counter() - start, n_iter)
+        extra = {} if accept is None else {"kept": bool(accept(best))}
+        self._record(best, step, time.perf_counter() - start, n_iter, **extra)
         return best
 
-    def _record(self, cand: Candidate, step: str, seconds: float, n_iter: int):
+    def _record(self, cand: Candidate, step: str, seconds: float, n_iter: int, **extra):
         entry = {
             "step": step,
             "layer_sizes": list(cand.network.layer_sizes),
@@ -237,6 +247,7 @@ class Builder:
             "beta": float(cand.beta),
             "n_iter": int(n_iter),
             "seconds": float(seconds),
+            **extra,
         }
         self.history.append(entry)
         if self.log is not None:
@@ -258,29 +269,37 @@ class Builder:
         return not self.max_links or network.n_weights <= self.max_links
 
     # ------------------------------------------------------------------ search
-    def run(self) -> Candidate:
-        n_in, n_out = self.x.shape[1], self.y.shape[1]
-        linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
-        w0 = init_linear(
-            linear, self.train_problem.x, self.train_problem.y, self.train_problem.sample_weight
-        )
-        best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear")
+    def run(self, start: Candidate | None = None, freeze_structure: bool = False) -> Candidate:
+        """Search from a linear network, or from ``start`` (a resumed build); with
+        ``freeze_structure`` only ``start``'s weights are trained."""
+        if start is None:
+            n_in, n_out = self.x.shape[1], self.y.shape[1]
+            linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
+            problem = self.train_problem
+            w0 = init_linear(linear, problem.x, problem.y, problem.sample_weight)
+            best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear")
+        else:
+            best = self.fit_candidate(start.network, start.w, start.beta, "resume")
+            if freeze_structure:
+                return best
         candidates = [best]
-        # grow a first hidden layer, then try a second one on top of the best network
-        for depth in (1, 2):
-            if best.network.n_layers != depth:
-                break  # the previous depth did not help: going deeper will not either
+        # widen the last hidden layer, then add one on top of the best network so far
+        for layer in range(max(best.network.n_layers - 1, 1), MAX_HIDDEN_LAYERS + 1):
+            if best.network.n_layers - 1 < layer - 1:
+                break  # the previous layer did not help: a deeper one will not either
             current, stale = best, 0
-            for i, size in enumerate(HIDDEN_SIZES):
-                if i == 0:
+            for size in HIDDEN_SIZES:
+                if current.network.n_layers - 1 < layer:
                     network, w = deepen(current.network, current.w, size, self.rng)
+                elif size > current.network.layer_sizes[layer]:
+                    network, w = widen(current.network, current.w, layer, size, self.rng)
                 else:
-                    network, w = widen(current.network, current.w, depth, size, self.rng)
+                    continue
                 if not self._within_limit(network):
                     break
                 # the regularisation only ever decreases along the build: going back up
                 # would shrink the warm-started neurons to zero, a saddle they never leave
-                current = self.fit_candidate(network, w, current.last_beta, f"layer{depth}")
+                current = self.fit_candidate(network, w, current.last_beta, f"layer{layer}")
                 candidates.append(current)
                 if current.valid_error < best.valid_error * (1 - IMPROVEMENT):
                     best, stale = current, 0
@@ -289,7 +308,127 @@ class Builder:
                     if stale >= PATIENCE:
                         break
         ceiling = min(c.valid_error for c in candidates) * (1 + SELECTION_TOLERANCE)
-        return min(
+        chosen = min(
             (c for c in candidates if c.valid_error <= ceiling),
             key=lambda c: c.network.n_weights,
         )
+        return self.prune(chosen, ceiling)
+
+    # ----------------------------------------------------------------- pruning
+    def prune(self, chosen: Candidate, ceiling: float) -> Candidate:
+        """Remove the least salient links while the validation error stays under
+        ``ceiling`` (and, regardless of it, while the network exceeds the link limit).
+
+        Saliency is the optimal-brain-damage estimate ``1/2 * A_kk * w_k^2`` with ``A`` the
+        Gauss-Newton matrix of the training loss. Without ``disconnect_inputs_if_possible``
+        an input's last link is never removed.
+        """
+        current = chosen
+        fraction = PRUNE_FRACTION
+        failed_at = np.inf  # smallest removal that failed from the current network
+        for _ in range(MAX_PRUNE_ROUNDS):
+            over_limit = not self._within_limit(current.network)
+            links = self._removable_links(current)
+            n_remove = max(1, int(fraction * links.size)) if links.size else 0
+            if over_limit:
+                excess = current.network.n_weights - self.max_links
+                n_remove = max(n_remove, min(links.size, excess))
+            elif n_remove >= failed_at or fraction < MIN_PRUNE_FRACTION:
+                break
+            if n_remove == 0:
+                break
+            removal = links[:n_remove]
+            if not self.disconnect_inputs:
+                removal = _keep_inputs_connected(current.network, removal)
+            network, w = remove_links(current.network, current.w, removal)
+            trial = self.fit_candidate(
+                network,
+                w,
+                current.last_beta,
+                "prune",
+                accept=lambda c, over=over_limit: c.valid_error <= ceiling or over,
+            )
+            if self.history[-1]["kept"]:
+                current, failed_at = trial, np.inf
+            else:
+                fraction, failed_at = fraction / 2.0, n_remove
+        if not self._within_limit(current.network):
+            warnings.warn(
+                f"links_maximum_number={self.max_links} cannot be reached: the smallest "
+                f"network found has {current.network.n_weights} weights (biases count)",
+                UserWarning,
+                stacklevel=4,
+            )
+        return current
+
+    def _removable_links(self, cand: Candidate) -> np.ndarray:
+        """Indices (in the packed vector) of link weights, least salient first."""
+        network, w = cand.network, cand.w
+        self.train_problem.network = network
+        self.train_problem.beta = cand.beta
+        _, _, A = self.train_problem.normal_equations(w)
+        saliency = 0.5 * np.diag(A) * w * w
+        is_link = np.zeros(network.n_weights, dtype=bool)
+        for _, _, _, idx, off in network.blocks():
+            is_link[off : off + idx.size] = True
+        candidates = np.flatnonzero(is_link)
+        return candidates[np.argsort(saliency[candidates], kind="stable")]
+
+
+def _keep_inputs_connected(network: Network, removal: np.ndarray) -> np.ndarray:
+    """``removal`` minus, for each input it would disconnect, the most salient of that
+    input's links (the one listed last, as ``removal`` is sorted by saliency)."""
+    removal = [int(p) for p in removal]
+    links_of_input: dict[int, list[int]] = {}
+    for _, s, mask, idx, off in network.blocks():
+        if s == 0:
+            for k, j in enumerate(np.unravel_index(idx, mask.shape)[1]):
+                links_of_input.setdefault(int(j), []).append(off + k)
+    for positions in links_of_input.values():
+        if set(positions).issubset(removal):
+            removal.remove(max(positions, key=removal.index))
+    return np.asarray(removal, dtype=int)
+
+
+def remove_links(network: Network, w, positions) -> tuple[Network, np.ndarray]:
+    """The network without the links at ``positions`` of the packed vector; hidden neurons
+    left without outgoing links are removed too (they no longer affect the outputs)."""
+    keep = np.ones(network.n_weights, dtype=bool)
+    keep[np.asarray(positions, dtype=int)] = False
+    masks = {}
+    for l, s, mask, idx, off in network.blocks():
+        new = np.zeros_like(mask)
+        new.flat[idx[keep[off : off + idx.size]]] = True
+        masks[l, s] = new
+    pruned = Network(network.layer_sizes, masks)
+    W, b = network.unpack(w)
+    return drop_dead_neurons(pruned, pruned.pack(W, b))
+
+
+def drop_dead_neurons(network: Network, w) -> tuple[Network, np.ndarray]:
+    """Remove hidden neurons that feed nothing, and hidden layers left empty."""
+    sizes = list(network.layer_sizes)
+    masks = network.masks
+    last = len(sizes) - 1
+    alive = {0: np.ones(sizes[0], bool), last: np.ones(sizes[last], bool)}
+    for l in range(last - 1, 0, -1):  # from the top: a neuron lives if it feeds a live one
+        feeds = np.zeros(sizes[l], dtype=bool)
+        for (t, s), m in masks.items():
+            if s == l:
+                feeds |= m[alive[t]].any(axis=0)
+        alive[l] = feeds
+    if all(alive[l].all() for l in alive):
+        return network, w
+    kept_layers = [l for l in range(last + 1) if alive[l].any() or l in (0, last)]
+    renumber = {old: new for new, old in enumerate(kept_layers)}
+    W, b = network.unpack(w)
+    new_masks, new_W, new_b = {}, {}, {}
+    for (t, s), m in masks.items():
+        if t in renumber and s in renumber:
+            key = (renumber[t], renumber[s])
+            new_masks[key] = m[np.ix_(alive[t], alive[s])]
+            new_W[key] = W[t, s][np.ix_(alive[t], alive[s])]
+    for l in kept_layers[1:]:
+        new_b[renumber[l]] = b[l][alive[l]]
+    smaller = Network([int(alive[l].sum()) for l in kept_layers], new_masks)
+    return smaller, smaller.pack(new_W, new_b)

@@ -90,6 +90,11 @@ class Network:
         """The active link masks, keyed by ``(target layer, source layer)``."""
         return {(l, s): mask.copy() for l, s, mask, _, _ in self._blocks}
 
+    def blocks(self):
+        """``(l, s, mask, active flat indices, offset in w)`` for each weight block, in
+        weight order."""
+        return list(self._blocks)
+
     @property
     def n_inputs(self) -> int:
         return self.layer_sizes[0]

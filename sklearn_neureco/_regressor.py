@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
@@ -13,11 +15,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._architecture import Builder, split_validation
+from ._architecture import Builder, Candidate, split_validation
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
 from ._optimize import LeastSquaresProblem, single_threaded_blas, train
+from ._persistence import ModelFileError, read_container, write_container
+
+# Version of the pickled state layout; bump it when fitted attributes change meaning.
+STATE_FORMAT = 1
 
 
 class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
@@ -160,7 +166,17 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # ---------------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        init_model=None,
+        freeze_structure=False,
+    ):
         """Build the network: normalisation, architecture and weights.
 
         Parameters
@@ -175,6 +191,13 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         X_val, y_val : array-like, default=None
             Explicit validation data. When given, all of ``X`` is used for training and
             ``valid_percentage`` is ignored.
+        init_model : NeurEcoRegressor, default=None
+            A fitted model (for example one read from a checkpoint with
+            ``NeurEcoRegressor.load(path, model_number=N)``) to start the build from
+            instead of from a linear network. Its normalisation is kept, so that its
+            weights keep their meaning.
+        freeze_structure : bool, default=False
+            With ``init_model``: keep its architecture and only train its weights.
 
         Returns
         -------
@@ -184,14 +207,14 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         # validate_data resets fitted attributes early: restore them if anything fails
         snapshot = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight, X_val, y_val)
+            return self._fit(X, y, sample_weight, X_val, y_val, init_model, freeze_structure)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit(self, X, y, sample_weight, X_val, y_val):
+    def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         output_1d = y.ndim == 1
         Y = y.reshape(len(y), -1)
@@ -211,12 +234,20 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng(seed)
-        in_shift, in_scale = fit_normalization(
-            X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature
-        )
-        out_shift, out_scale = fit_normalization(
-            Y, self.outputs_shifting, self.outputs_scaling, self.outputs_normalize_per_feature
-        )
+        start = None
+        if init_model is not None:
+            start = self._check_init_model(init_model, X.shape[1], Y.shape[1])
+            in_shift, in_scale = init_model.input_shift_, init_model.input_scale_
+            out_shift, out_scale = init_model.output_shift_, init_model.output_scale_
+        elif freeze_structure:
+            raise ValueError("freeze_structure=True needs an init_model to freeze")
+        else:
+            in_shift, in_scale = fit_normalization(
+                X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature
+            )
+            out_shift, out_scale = fit_normalization(
+                Y, self.outputs_shifting, self.outputs_scaling, self.outputs_normalize_per_feature
+            )
         xn, yn = (X - in_shift) / in_scale, (Y - out_shift) / out_scale
         if has_val:
             train_idx = np.arange(len(X))
@@ -233,6 +264,19 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             def log(line):
                 print(line, file=sys.stderr, flush=True)
 
+        normalisation = {
+            "input_shift": in_shift,
+            "input_scale": in_scale,
+            "output_shift": out_shift,
+            "output_scale": out_scale,
+        }
+        on_candidate = None
+        if self.checkpoint_address is not None:
+            on_candidate = _CheckpointWriter(
+                self.checkpoint_address,
+                self._file_meta(X.shape[1], Y.shape[1], output_1d),
+                normalisation,
+            )
         builder = Builder(
             xn,
             yn,
@@ -244,18 +288,19 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             links_maximum_number=self.links_maximum_number,
             rng=rng,
             log=log,
+            on_candidate=on_candidate,
         )
         with single_threaded_blas():
-            chosen = builder.run()
+            chosen = builder.run(start, freeze_structure)
             network, w, beta = chosen.network, chosen.w, chosen.beta
             if self.final_learning and valid_idx.size and not has_val:
-                start = time.perf_counter()
+                started = time.perf_counter()
                 problem = LeastSquaresProblem(
                     network, xn, yn, sample_weight / sample_weight.sum(), beta=beta
                 )
                 result = train(problem, w)
                 w = result.w
-                builder.record_final(network, w, beta, time.perf_counter() - start, result.n_iter)
+                builder.record_final(network, w, beta, time.perf_counter() - started, result.n_iter)
 
         self.n_outputs_ = Y.shape[1]
         self._output_1d = output_1d
@@ -297,7 +342,203 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     def _shape_output(self, y: np.ndarray) -> np.ndarray:
         return y.reshape(-1) if self._output_1d else y
 
+    # ------------------------------------------------------------- persistence
+    def save(self, path) -> Path:
+        """Write the fitted model to one file, atomically.
+
+        The file (format described in :mod:`sklearn_neureco._persistence`) holds arrays and
+        JSON only, so :meth:`load` never executes code from it. Missing folders are created;
+        a crash during the write leaves any previous file at ``path`` intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, used as given (no extension is added).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        check_is_fitted(self)
+        path = Path(path)
+        meta = self._file_meta(self.n_features_in_, self.n_outputs_, self._output_1d)
+        meta["history"] = self.history_
+        model = {"network": self.network_, "w": self.weights_, "beta_reg": self.beta_reg_}
+        write_container(path, meta, self._normalisation(), [model], kind="model", best=0)
+        return path
+
+    @classmethod
+    def load(cls, path, *, model_number: int | None = None) -> NeurEcoRegressor:
+        """Read a model written by :meth:`save`, or one model of a build checkpoint.
+
+        Parameters
+        ----------
+        path : str or path-like
+        model_number : int, default=None
+            For a checkpoint: which of its models, in build order (negative numbers count
+            from the end); by default the best one so far (the final model once the build
+            has finished).
+
+        Returns
+        -------
+        model : NeurEcoRegressor
+            A fitted estimator.
+
+        Raises
+        ------
+        ModelFileError
+            (a ``ValueError``) if the file is corrupt, truncated, tampered with, of a newer
+            format or not a model file at all; nothing from it is executed.
+        """
+        meta, normalisation, stored = read_container(path, model_number)
+        try:
+            known = set(cls().get_params())
+            params = {k: v for k, v in meta["params"].items() if k in known}
+            model = cls(**params)
+            model.n_features_in_ = int(meta["n_features_in"])
+            if meta.get("feature_names") is not None:
+                model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+            model.n_outputs_ = int(meta["n_outputs"])
+            model._output_1d = bool(meta["output_1d"])
+            network = Network(stored["layer_sizes"], stored["masks"])
+            expected = {
+                "input_shift": (model.n_features_in_,),
+                "input_scale": (model.n_features_in_,),
+                "output_shift": (model.n_outputs_,),
+                "output_scale": (model.n_outputs_,),
+            }
+            if (
+                network.n_weights != stored["w"].shape[0]
+                or stored["w"].ndim != 1
+                or (network.n_inputs, network.n_outputs) != (model.n_features_in_, model.n_outputs_)
+                or any(normalisation[k].shape != shape for k, shape in expected.items())
+            ):
+                raise ValueError("array shapes do not match the network")
+            model.input_shift_ = normalisation["input_shift"]
+            model.input_scale_ = normalisation["input_scale"]
+            model.output_shift_ = normalisation["output_shift"]
+            model.output_scale_ = normalisation["output_scale"]
+            model.layer_sizes_ = network.layer_sizes
+            model.link_masks_ = network.masks
+            model.weights_ = stored["w"]
+            model.beta_reg_ = stored["beta_reg"]
+            history = meta.get("history")
+            if history is None:
+                history = [r for r in stored["records"] if r is not None]
+            model.history_ = history
+            model.connected_inputs_ = network.connected_inputs()
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} is inconsistent: {exc}") from exc
+        return model
+
+    def _normalisation(self) -> dict:
+        return {
+            "input_shift": self.input_shift_,
+            "input_scale": self.input_scale_,
+            "output_shift": self.output_shift_,
+            "output_scale": self.output_scale_,
+        }
+
+    def _file_meta(self, n_features: int, n_outputs: int, output_1d: bool) -> dict:
+        from . import __version__
+
+        params = {}
+        for key, value in self.get_params().items():
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            if value is None or isinstance(value, bool | int | float | str):
+                params[key] = value
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "library_version": __version__,
+            "params": params,
+            "n_features_in": int(n_features),
+            "feature_names": None if names is None else [str(n) for n in names],
+            "n_outputs": int(n_outputs),
+            "output_1d": bool(output_1d),
+        }
+
+    def _check_init_model(self, init_model, n_features: int, n_outputs: int) -> Candidate:
+        if not isinstance(init_model, NeurEcoRegressor):
+            raise TypeError(
+                f"init_model must be a fitted NeurEcoRegressor, got {type(init_model).__name__}"
+            )
+        check_is_fitted(init_model)
+        if (init_model.n_features_in_, init_model.n_outputs_) != (n_features, n_outputs):
+            raise ValueError(
+                f"init_model has {init_model.n_features_in_} inputs and "
+                f"{init_model.n_outputs_} outputs; the data have {n_features} and {n_outputs}"
+            )
+        beta = init_model.beta_reg_
+        return Candidate(
+            init_model.network_, init_model.weights_.copy(), beta, np.inf, np.inf, beta
+        )
+
+    def __getstate__(self):
+        from . import __version__
+
+        state = super().__getstate__()
+        state["_neureco_version"] = __version__
+        state["_neureco_state_format"] = STATE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+
+        state = dict(state)
+        fmt = state.pop("_neureco_state_format", None)
+        version = state.pop("_neureco_version", None)
+        if fmt is None or fmt > STATE_FORMAT:
+            raise ValueError(
+                f"this pickle holds a NeurEcoRegressor in state format {fmt!r} (from "
+                f"sklearn-neureco {version}); this version ({__version__}) reads format "
+                f"{STATE_FORMAT}. Use the version that wrote it, or save()/load() model files"
+            )
+        if version != __version__:
+            warnings.warn(
+                f"unpickling a NeurEcoRegressor written by sklearn-neureco {version} with "
+                f"version {__version__}; its state format ({fmt}) is compatible",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class _CheckpointWriter:
+    """Appends each candidate of a build to the checkpoint file, rewriting it atomically."""
+
+    def __init__(self, path, estimator_meta: dict, normalisation: dict):
+        self.path = Path(path)
+        self.meta = estimator_meta
+        self.normalisation = normalisation
+        self.models: list[dict] = []
+        self.best = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # fail early if impossible
+
+    def __call__(self, candidate, record: dict) -> None:
+        self.models.append(
+            {
+                "network": candidate.network,
+                "w": candidate.w,
+                "beta_reg": candidate.beta,
+                "record": dict(record),
+            }
+        )
+        best_rmse = self.models[self.best]["record"]["valid_rmse"]
+        if record["step"] == "final" or record["valid_rmse"] < best_rmse:
+            self.best = len(self.models) - 1
+        write_container(
+            self.path,
+            self.meta,
+            self.normalisation,
+            self.models,
+            kind="checkpoint",
+            best=self.best,
+        )
