@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_info
@@ -112,9 +113,9 @@ def main() -> None:
             dx = rng.normal(size=X.shape)
             py = rng.normal(size=(n_rows,) + model.predict(X[:1]).shape[1:])
             calls = {
-                "pred": lambda: model.predict(X),
-                "fwd": lambda: model.forward_derivative(w, dw, X, dx),
-                "grad": lambda: model.gradient(w, X, py),
+                "pred": partial(model.predict, X),
+                "fwd": partial(model.forward_derivative, w, dw, X, dx),
+                "grad": partial(model.gradient, w, X, py),
             }
             times = {k: best_time(fn, args.repeat) for k, fn in calls.items()}
             mem = {k: peak_memory(fn) / 2**20 for k, fn in calls.items()}

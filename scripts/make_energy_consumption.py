@@ -24,18 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sklearn_neureco.datasets import ENERGY_CONSUMPTION_BOUNDS, daily_heating_energy
+
+LOW, HIGH = np.asarray(ENERGY_CONSUMPTION_BOUNDS).T
 INPUTS = ["T_out", "T_set", "U_wall", "A_win", "ach"]
-LOW = np.array([-10.0, 18.0, 0.15, 5.0, 0.2])
-HIGH = np.array([15.0, 24.0, 1.5, 40.0, 1.5])
-
-
-def daily_heating_energy(X: np.ndarray) -> np.ndarray:
-    t_out, t_set, u_wall, a_win, ach = X.T
-    h = u_wall * 150.0 + 1.4 * a_win + 1200.0 * ach * 300.0 / 3600.0
-    gains = 400.0 + 0.5 * 60.0 * a_win
-    balance = h * (t_set - t_out) - gains
-    power = 200.0 * np.logaddexp(0.0, balance / 200.0)  # softplus of width 200 W
-    return 24.0 * power / 1000.0
 
 
 def make(n: int, rng: np.random.Generator):

@@ -4,6 +4,7 @@
 in its weights and inputs.
 """
 
+from . import Tabular  # the reference product's interface
 from ._derivatives import DerivativeMixin
 from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
@@ -16,4 +17,11 @@ def load(path, *, model_number: int | None = None) -> NeurEcoRegressor:
     return NeurEcoRegressor.load(path, model_number=model_number)
 
 
-__all__ = ["DerivativeMixin", "ModelFileError", "NeurEcoRegressor", "__version__", "load"]
+__all__ = [
+    "DerivativeMixin",
+    "ModelFileError",
+    "NeurEcoRegressor",
+    "Tabular",
+    "__version__",
+    "load",
+]

@@ -28,8 +28,8 @@ import numpy as np
 from ._network import Network, dense_masks
 from ._optimize import LeastSquaresProblem, train
 
-# A candidate counts as better only if it lowers the validation error by this fraction.
-IMPROVEMENT = 0.02
+# A candidate counts as better only if it lowers the validation MSE by this fraction.
+IMPROVEMENT = 0.05
 # The chosen network's validation error may exceed the best candidate's by this fraction.
 SELECTION_TOLERANCE = 0.05
 # Consecutive candidates without improvement before growth stops.
@@ -40,7 +40,7 @@ MAX_HIDDEN_LAYERS = 2
 # until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
 PRUNE_FRACTION = 0.2
 MIN_PRUNE_FRACTION = 0.02
-MAX_PRUNE_ROUNDS = 12
+MAX_PRUNE_ROUNDS = 8
 BETA_FLOOR = 1e-9
 # A regularisation stage "still binds" if it lowered the training error by this fraction.
 BINDING = 0.01
@@ -196,6 +196,14 @@ class Builder:
         self.history: list[dict] = []
 
     # ----------------------------------------------------------------- training
+    def _monitor(self, network):
+        if self.valid_problem is self.train_problem:
+            return None
+        valid = LeastSquaresProblem(
+            network, self.valid_problem.x, self.valid_problem.y, self.valid_problem.sample_weight
+        )
+        return valid.data_error
+
     def _errors(self, network, w):
         self.train_problem.network = network
         self.valid_problem.network = network
@@ -218,7 +226,7 @@ class Builder:
         previous_train = np.inf
         while True:
             problem.beta = beta
-            result = train(problem, w)
+            result = train(problem, w, monitor=self._monitor(network))
             w, n_iter = result.w, n_iter + result.n_iter
             train_err, valid_err = self._errors(network, w)
             if best is None or valid_err < best.valid_error * (1 - 1e-3):
@@ -260,6 +268,40 @@ class Builder:
         if self.on_candidate is not None:
             self.on_candidate(cand, entry)
 
+    def place_neurons(self, network: Network, w, layer: int, rows: slice) -> np.ndarray:
+        """Data-aware start for new neurons ``rows`` of hidden ``layer``.
+
+        Their random incoming weights are rescaled so that each pre-activation has unit
+        spread over the training data, centred on a random training point (so every new
+        neuron bends inside the data cloud, whatever the input scaling). Where the layer
+        feeds the outputs, their outgoing weights are the ridge least-squares fit of the
+        current residual, so the candidate starts no worse than the smaller network.
+        """
+        problem = self.train_problem
+        W, b = network.unpack(w)
+        h = network._activations(W, b, problem.x)
+        u = sum(h[s] @ W[l, s][rows].T for (l, s) in W if l == layer)
+        spread = u.std(axis=0)
+        spread[spread == 0] = 1.0
+        anchor = self.rng.integers(0, problem.x.shape[0], size=spread.size)
+        for l, s in W:
+            if l == layer:
+                W[l, s][rows] /= spread[:, None]
+        b[layer][rows] = -u[anchor, np.arange(spread.size)] / spread
+        last = network.n_layers
+        if (last, layer) in W:
+            t = np.tanh((u - u[anchor, np.arange(spread.size)]) / spread)
+            W[last, layer][:, rows] = 0.0
+            residual = problem.y - network._activations(W, b, problem.x)[-1]
+            sw = np.sqrt(problem.sample_weight)[:, None]
+            gram = (t * sw).T @ (t * sw)
+            ridge = 1e-8 * np.trace(gram) / max(gram.shape[0], 1) + 1e-12
+            coef = np.linalg.solve(
+                gram + ridge * np.eye(gram.shape[0]), (t * sw).T @ (residual * sw)
+            )
+            W[last, layer][:, rows] = coef.T
+        return network.pack(W, b)
+
     def record_final(self, network: Network, w, beta: float, seconds: float, n_iter: int):
         """Record the final training on all data (its validation rows were trained on)."""
         train_err, valid_err = self._errors(network, w)
@@ -291,12 +333,16 @@ class Builder:
             for size in HIDDEN_SIZES:
                 if current.network.n_layers - 1 < layer:
                     network, w = deepen(current.network, current.w, size, self.rng)
+                    fresh = slice(0, size)
                 elif size > current.network.layer_sizes[layer]:
+                    old = current.network.layer_sizes[layer]
                     network, w = widen(current.network, current.w, layer, size, self.rng)
+                    fresh = slice(old, size)
                 else:
                     continue
                 if not self._within_limit(network):
                     break
+                w = self.place_neurons(network, w, layer, fresh)
                 # the regularisation only ever decreases along the build: going back up
                 # would shrink the warm-started neurons to zero, a saddle they never leave
                 current = self.fit_candidate(network, w, current.last_beta, f"layer{layer}")

@@ -22,6 +22,7 @@ safety net far above what convergence needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -131,6 +132,36 @@ def _stalled(history: list[float], ftol: float, window: int) -> bool:
     return old - new <= ftol * max(abs(old), np.finfo(float).tiny)
 
 
+class _EarlyStopping:
+    """Tracks the best weights by a monitored (validation) error, and says when to stop:
+    after ``patience`` accepted steps whose error is over ``1 + OVERFIT`` times the best.
+
+    A plateau does not stop training (a larger network often needs a while to put its new
+    neurons to use); only a validation error that clearly rises again, overfitting, does.
+    """
+
+    OVERFIT = 0.1
+
+    def __init__(self, monitor, patience: int, w, loss: float):
+        self.monitor, self.patience = monitor, patience
+        self.best = (np.inf if monitor is None else monitor(w), w.copy(), loss)
+        self.waited = 0
+
+    def update(self, w, loss: float) -> bool:
+        """Record accepted weights; True when it is time to stop."""
+        if self.monitor is None:
+            return False
+        error = self.monitor(w)
+        if error < self.best[0]:
+            self.best, self.waited = (error, w.copy(), loss), 0
+        elif error > self.best[0] * (1 + self.OVERFIT):
+            self.waited += 1
+        return self.waited >= self.patience
+
+    def result(self, w, loss: float):
+        return (w, loss) if self.monitor is None else (self.best[1], self.best[2])
+
+
 def levenberg_marquardt(
     problem: LeastSquaresProblem,
     w0: np.ndarray,
@@ -139,10 +170,18 @@ def levenberg_marquardt(
     gtol: float = 1e-10,
     window: int = 10,
     max_iter: int = 2000,
+    monitor: Callable[[np.ndarray], float] | None = None,
+    patience: int = 10,
 ) -> OptimizeResult:
-    """Minimise ``problem.loss`` by Levenberg-Marquardt with Nielsen's damping update."""
+    """Minimise ``problem.loss`` by Levenberg-Marquardt with Nielsen's damping update.
+
+    With ``monitor`` (the validation error of a weight vector), training also stops once
+    ``patience`` accepted steps have not improved it, and returns the best weights seen
+    (early stopping: training that no longer pays on held-out data stops).
+    """
     w = np.array(w0, dtype=np.float64)
     loss, g, A = problem.normal_equations(w)
+    watch = _EarlyStopping(monitor, patience, w, loss)
     mu = 1e-3 * max(float(np.max(np.diag(A))), 1e-12)
     nu = 2.0
     history = [loss]
@@ -170,7 +209,7 @@ def levenberg_marquardt(
             mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
             nu = 2.0
             history.append(loss)
-            if _stalled(history, ftol, window):
+            if _stalled(history, ftol, window) or watch.update(w, loss):
                 converged = True
                 break
         else:
@@ -179,6 +218,7 @@ def levenberg_marquardt(
             if mu > 1e16 * max(1.0, float(np.max(np.diag(A)))):
                 converged = True  # no step decreases the loss: a (numerical) minimum
                 break
+    w, loss = watch.result(w, loss)
     return OptimizeResult(w, loss, n_iter, converged, "levenberg-marquardt")
 
 
@@ -189,22 +229,37 @@ def lbfgs(
     ftol: float = 1e-9,
     gtol: float = 1e-10,
     max_iter: int = 20000,
+    monitor: Callable[[np.ndarray], float] | None = None,
+    patience: int = 10,
 ) -> OptimizeResult:
-    """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient."""
+    """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient (early
+    stopping on ``monitor`` as in :func:`levenberg_marquardt`)."""
+    w0 = np.array(w0, dtype=np.float64)
+    watch = _EarlyStopping(monitor, patience, w0, problem.loss(w0))
+
+    def callback(intermediate_result):
+        if watch.update(intermediate_result.x, float(intermediate_result.fun)):
+            raise StopIteration
+
     res = optimize.minimize(
         problem.loss_and_gradient,
-        np.array(w0, dtype=np.float64),
+        w0,
         jac=True,
         method="L-BFGS-B",
+        callback=callback if monitor is not None else None,
         options={"maxiter": max_iter, "ftol": ftol, "gtol": gtol, "maxcor": 30},
     )
-    return OptimizeResult(res.x, float(res.fun), int(res.nit), bool(res.success), "l-bfgs")
+    w, loss = watch.result(res.x, float(res.fun))
+    return OptimizeResult(w, loss, int(res.nit), bool(res.success), "l-bfgs")
 
 
-def train(problem: LeastSquaresProblem, w0: np.ndarray) -> OptimizeResult:
-    """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS."""
+def train(problem: LeastSquaresProblem, w0: np.ndarray, monitor=None) -> OptimizeResult:
+    """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS.
+
+    ``monitor`` (validation error of a weight vector) enables early stopping.
+    """
     p = problem.network.n_weights
     rows = problem.x.shape[0] * problem.network.n_outputs
     if p <= LM_MAX_WEIGHTS and rows * p * p <= LM_MAX_FLOPS:
-        return levenberg_marquardt(problem, w0)
-    return lbfgs(problem, w0)
+        return levenberg_marquardt(problem, w0, monitor=monitor)
+    return lbfgs(problem, w0, monitor=monitor)

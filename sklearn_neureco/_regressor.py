@@ -60,7 +60,8 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         Initial strength of the weight regularisation; it is decreased tenfold per stage
         while the validation error improves.
     final_learning : bool, default=True
-        Train the chosen network once more on all the data (training and validation).
+        Train the chosen network once more on all the data (training and validation,
+        whether the validation rows were held out or given as ``X_val``).
     disconnect_inputs_if_possible : bool, default=True
         Let the build remove inputs that do not help.
     links_maximum_number : int, default=0
@@ -190,7 +191,8 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             selection of the architecture.
         X_val, y_val : array-like, default=None
             Explicit validation data. When given, all of ``X`` is used for training and
-            ``valid_percentage`` is ignored.
+            ``valid_percentage`` is ignored (with ``final_learning``, the final training
+            uses both).
         init_model : NeurEcoRegressor, default=None
             A fitted model (for example one read from a checkpoint with
             ``NeurEcoRegressor.load(path, model_number=N)``) to start the build from
@@ -293,7 +295,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         with single_threaded_blas():
             chosen = builder.run(start, freeze_structure)
             network, w, beta = chosen.network, chosen.w, chosen.beta
-            if self.final_learning and valid_idx.size and not has_val:
+            if self.final_learning and valid_idx.size:
                 started = time.perf_counter()
                 problem = LeastSquaresProblem(
                     network, xn, yn, sample_weight / sample_weight.sum(), beta=beta

@@ -62,9 +62,16 @@ def test_sample_weight_is_honoured(rng):
 def test_explicit_validation_data(smooth_data, rng):
     X, y = smooth_data
     X_val = rng.uniform(-1, 1, size=(100, 3))
-    model = NeurEcoRegressor(random_state=0).fit(X, y, X_val=X_val, y_val=smooth_function(X_val))
-    assert rmse(model.predict(X_val), smooth_function(X_val)) < 1e-2
-    assert all(entry["step"] != "final" for entry in model.history_)
+    y_val = smooth_function(X_val)
+    model = NeurEcoRegressor(random_state=0, final_learning=False)
+    model.fit(X, y, X_val=X_val, y_val=y_val)
+    assert rmse(model.predict(X_val), y_val) < 1e-2
+    # the validation error recorded for the chosen network is its error on X_val
+    actual = rmse(model.predict(X_val), y_val) / model.output_scale_[0]
+    assert any(np.isclose(e["valid_rmse"], actual, rtol=1e-9) for e in model.history_)
+    assert model.history_[-1]["step"] != "final"
+    refit = NeurEcoRegressor(random_state=0).fit(X, y, X_val=X_val, y_val=y_val)
+    assert refit.history_[-1]["step"] == "final"  # final learning on training + validation
 
 
 def test_history_and_verbose(smooth_data, capsys):

