@@ -210,27 +210,32 @@ class Builder:
         return self.train_problem.data_error(w), self.valid_problem.data_error(w)
 
     def fit_candidate(
-        self, network: Network, w0, beta0: float, step: str, accept=None
+        self, network: Network, w0, beta0: float, step: str, *, init_beta: float, accept=None
     ) -> Candidate:
         """Train along a decreasing beta path and keep the stage with the best validation.
 
         The path goes on while the training error still moves (the regularisation still
         binds) or the validation error still improves; each stage starts from the last.
+        The candidate's ``beta`` is the one its weights were trained with (``init_beta``
+        for ``w0``, when early stopping keeps the starting weights of a stage), which is
+        what final learning reuses.
         """
         start = time.perf_counter()
         problem = self.train_problem
         problem.network = network
         best = None
         stale = 0
-        beta, w, n_iter = beta0, w0, 0
+        beta, w, n_iter, w_beta = beta0, w0, 0, init_beta
         previous_train = np.inf
         while True:
             problem.beta = beta
             result = train(problem, w, monitor=self._monitor(network))
+            if not np.array_equal(result.w, w):
+                w_beta = beta
             w, n_iter = result.w, n_iter + result.n_iter
             train_err, valid_err = self._errors(network, w)
             if best is None or valid_err < best.valid_error * (1 - 1e-3):
-                best = Candidate(network, w.copy(), beta, train_err, valid_err)
+                best = Candidate(network, w.copy(), w_beta, train_err, valid_err)
                 stale = 0
             else:
                 stale += 1
@@ -319,9 +324,11 @@ class Builder:
             linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
             problem = self.train_problem
             w0 = init_linear(linear, problem.x, problem.y, problem.sample_weight)
-            best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear")
+            best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear", init_beta=0.0)
         else:
-            best = self.fit_candidate(start.network, start.w, start.beta, "resume")
+            best = self.fit_candidate(
+                start.network, start.w, start.beta, "resume", init_beta=start.beta
+            )
             if freeze_structure:
                 return best
         candidates = [best]
@@ -345,7 +352,9 @@ class Builder:
                 w = self.place_neurons(network, w, layer, fresh)
                 # the regularisation only ever decreases along the build: going back up
                 # would shrink the warm-started neurons to zero, a saddle they never leave
-                current = self.fit_candidate(network, w, current.last_beta, f"layer{layer}")
+                current = self.fit_candidate(
+                    network, w, current.last_beta, f"layer{layer}", init_beta=current.beta
+                )
                 candidates.append(current)
                 if current.valid_error < best.valid_error * (1 - IMPROVEMENT):
                     best, stale = current, 0
@@ -392,6 +401,7 @@ class Builder:
                 w,
                 current.last_beta,
                 "prune",
+                init_beta=current.beta,
                 accept=lambda c, over=over_limit: c.valid_error <= ceiling or over,
             )
             if self.history[-1]["kept"]:
