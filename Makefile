@@ -1,32 +1,38 @@
-# Each target sets up its own virtual environment (.venv) on first use.
+# Each target sets up the virtual environment (.venv) and the extras it needs on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all lint docs bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
-	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job: build on the bundled data, derivatives, saved model
-	$(BIN)/python examples/main_job.py build
+# .installed-test, .installed-lint, .installed-docs: the package with that extra
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
 
-test: $(STAMP)  ## the default test run (slow tests left out)
+demo: $(VENV)/.installed-test  ## the main job: build on the bundled data, derivatives, saved model
+	$(BIN)/python scripts/main_job.py build
+
+test: $(VENV)/.installed-test  ## the default test run (slow tests left out)
 	$(BIN)/python -m pytest
 
-test-all: $(STAMP)  ## every test, slow ones included
+test-all: $(VENV)/.installed-test  ## every test, slow ones included
 	$(BIN)/python -m pytest -m ""
 
-lint: $(STAMP)
-	$(BIN)/ruff check sklearn_neureco tests examples benchmarks scripts
-	$(BIN)/ruff format --check sklearn_neureco tests examples benchmarks scripts
+lint: $(VENV)/.installed-lint
+	$(BIN)/ruff check sklearn_neureco tests examples benchmarks scripts docs
+	$(BIN)/ruff format --check sklearn_neureco tests examples benchmarks scripts docs
 
-bench: $(STAMP)
+docs: $(VENV)/.installed-docs  ## the documentation, warnings as errors, in docs/_build/html
+	cd docs && MPLBACKEND=Agg ../$(BIN)/sphinx-build -W --keep-going -q -b html . _build/html
+
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/derivatives.py
+	$(BIN)/python benchmarks/accuracy.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache docs/_build docs/gen_modules docs/auto_examples

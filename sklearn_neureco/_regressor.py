@@ -78,19 +78,19 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the input features, when ``X`` had string column names.
     n_outputs_ : int
         Number of outputs.
     layer_sizes_ : tuple of int
-        ``(n_features_in_, hidden sizes..., n_outputs_)`` of the chosen network.
+        ``(n_features, hidden sizes..., n_outputs)`` of the chosen network.
     link_masks_ : dict
         ``(target layer, source layer) -> bool ndarray``: the links that exist.
-    weights_ : ndarray of shape (n_weights_,)
+    weights_ : ndarray of shape (n_weights,)
         The packed weights (see :meth:`get_weights` for the order).
-    input_shift_, input_scale_ : ndarray of shape (n_features_in_,)
+    input_shift_, input_scale_ : ndarray of shape (n_features,)
         Input normalisation: ``x_norm = (x - input_shift_) / input_scale_``.
-    output_shift_, output_scale_ : ndarray of shape (n_outputs_,)
+    output_shift_, output_scale_ : ndarray of shape (n_outputs,)
         Output normalisation: ``y = y_norm * output_scale_ + output_shift_``.
     beta_reg_ : float
         Regularisation strength of the final training.
@@ -98,7 +98,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         The build record: one entry per trained candidate with its step, layer sizes,
         number of weights, training and validation RMSE (in normalised units),
         regularisation, iterations and seconds.
-    connected_inputs_ : ndarray of bool of shape (n_features_in_,)
+    connected_inputs_ : ndarray of bool of shape (n_features,)
         Inputs the network still uses.
 
     Examples

@@ -1,6 +1,6 @@
 """The main job: build a model on the bundled data set, use its derivatives, save it.
 
-Run ``make demo`` (or ``python examples/main_job.py [output folder]``). It prints the
+Run ``make demo`` (or ``python scripts/main_job.py [output folder]``). It prints the
 chosen network's size and accuracy against a linear model and scikit-learn's MLP, checks
 one derivative against finite differences, and writes the model to
 ``build/energy_consumption.ednn`` (reload it with ``NeurEcoRegressor.load``).

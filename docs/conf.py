@@ -1,0 +1,70 @@
+"""Sphinx configuration: numpydoc API reference and a sphinx-gallery of the examples."""
+
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sklearn_neureco  # noqa: E402
+
+project = "sklearn-neureco"
+author = "the sklearn-neureco developers"
+copyright = "2026, " + author
+release = version = sklearn_neureco.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+templates_path = ["_templates"]
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+# document the derivative API inherited from DerivativeMixin, not scikit-learn's base
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": "BaseEstimator,RegressorMixin,_MetadataRequester,object",
+}
+# no network here: cross-references to other projects' docs are not resolved
+intersphinx_mapping = {}
+nitpicky = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+}
+
+html_theme = "alabaster"
+html_title = "sklearn-neureco"
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+
+# scikit-learn's own plumbing, documented (with references into its docs) by scikit-learn
+_SKLEARN_PLUMBING = {
+    "score",
+    "get_metadata_routing",
+    "set_fit_request",
+    "set_score_request",
+    "set_predict_request",
+}
+
+
+def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
+    return True if name in _SKLEARN_PLUMBING else None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
