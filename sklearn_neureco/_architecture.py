@@ -5,11 +5,14 @@ The search works in normalised space on a training/validation split:
 1. A *linear* model (inputs linked straight to outputs) is trained first.
 2. One hidden layer is added and grown (1, 2, 4, 8, ... neurons) while the validation
    error improves; a second hidden layer is then tried the same way. Each candidate is
-   warm-started from the previous one: new neurons start with zero outgoing weights, so a
-   candidate starts exactly where the smaller network ended and only has to improve on it.
+   warm-started from the previous one: the old weights are kept, new neurons are placed
+   inside the data cloud and their outgoing weights fitted to the current residual
+   (:meth:`Builder.place_neurons`), so a candidate never starts worse than the smaller
+   network ended.
 3. Each candidate is trained along a decreasing path of regularisation strengths
-   ``beta = initial_beta_reg, initial_beta_reg / 10, ...``, warm-started from stage to
-   stage, and keeps the weights of the stage with the best validation error.
+   ``beta = initial_beta_reg, initial_beta_reg / 10, ...`` (never going back up along the
+   build), warm-started from stage to stage, with early stopping on the validation error,
+   and keeps the weights of the stage with the best validation error.
 4. The smallest candidate whose validation error is within ``SELECTION_TOLERANCE`` of the
    best one is chosen, then its weakest links are pruned while validation allows it (and
    while the network is above ``links_maximum_number``); inputs left without links are
@@ -21,7 +24,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -56,14 +59,6 @@ class Candidate:
     last_beta: float = 0.0  # where the candidate's regularisation path ended
 
 
-@dataclass
-class BuildResult:
-    network: Network
-    w: np.ndarray
-    beta: float
-    history: list = field(default_factory=list)
-
-
 def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator):
     """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
 
@@ -96,25 +91,24 @@ def init_linear(network: Network, x, y, sample_weight) -> np.ndarray:
     return network.pack(W, b)
 
 
-def _random_incoming(W, b, network: Network, layer: int, rows: slice, rng) -> None:
-    """Random incoming weights (scaled by fan-in) and biases for neurons ``rows`` of ``layer``."""
+def _random_incoming(W, network: Network, layer: int, rows: slice, rng) -> None:
+    """Random incoming weights, scaled by fan-in, for neurons ``rows`` of ``layer``."""
     fan_in = sum(
         int(m[rows].any(axis=0).sum()) for (l, _), m in network.masks.items() if l == layer
     )
     for (l, _), Wls in W.items():
         if l == layer:
             Wls[rows] = rng.normal(0.0, 1.0 / np.sqrt(max(fan_in, 1)), size=Wls[rows].shape)
-    b[layer][rows] = rng.normal(0.0, 0.5, size=b[layer][rows].shape)
 
 
 def _embed(old: Network, w, new: Network, layer_map, rng, fresh):
     """Weights of ``new`` that reproduce ``(old, w)``: old weights are copied (through
     ``layer_map``), the ``fresh`` ``(layer, rows)`` neurons get random incoming weights, and
-    every other new weight, in particular every link out of a fresh neuron, is zero."""
+    every other new weight (biases, every link out of a fresh neuron) is zero."""
     W_old, b_old = old.unpack(w)
     W, b = new.unpack(np.zeros(new.n_weights))
     for layer, rows in fresh:
-        _random_incoming(W, b, new, layer, rows, rng)
+        _random_incoming(W, new, layer, rows, rng)
     for (l, s), Wls in W_old.items():
         W[layer_map[l], layer_map[s]][: Wls.shape[0], : Wls.shape[1]] = Wls
     for l, bl in b_old.items():
@@ -284,7 +278,7 @@ class Builder:
         """
         problem = self.train_problem
         W, b = network.unpack(w)
-        h = network._activations(W, b, problem.x)
+        h = network.activations(W, b, problem.x)
         u = sum(h[s] @ W[l, s][rows].T for (l, s) in W if l == layer)
         spread = u.std(axis=0)
         spread[spread == 0] = 1.0
@@ -297,7 +291,7 @@ class Builder:
         if (last, layer) in W:
             t = np.tanh((u - u[anchor, np.arange(spread.size)]) / spread)
             W[last, layer][:, rows] = 0.0
-            residual = problem.y - network._activations(W, b, problem.x)[-1]
+            residual = problem.y - network.activations(W, b, problem.x)[-1]
             sw = np.sqrt(problem.sample_weight)[:, None]
             gram = (t * sw).T @ (t * sw)
             ridge = 1e-8 * np.trace(gram) / max(gram.shape[0], 1) + 1e-12

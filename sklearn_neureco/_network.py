@@ -138,8 +138,9 @@ class Network:
         return w
 
     # ------------------------------------------------------------------ passes
-    def _activations(self, W, b, x):
-        """All layer outputs ``h[0] = x, ..., h[L+1] = y`` for one row block."""
+    def activations(self, W, b, x):
+        """All layer outputs ``h[0] = x, ..., h[L+1] = y`` for one row block, from the
+        unpacked weights ``(W, b)``."""
         h = [x]
         last = self.n_layers
         for l in range(1, last + 1):
@@ -155,7 +156,7 @@ class Network:
         W, b = self.unpack(w)
         y = np.empty((x.shape[0], self.n_outputs))
         for rows in row_chunks(x.shape[0]):
-            y[rows] = self._activations(W, b, x[rows])[-1]
+            y[rows] = self.activations(W, b, x[rows])[-1]
         return y
 
     def jvp(self, w, x, dw=None, dx=None):
@@ -209,7 +210,7 @@ class Network:
         y = np.empty((x.shape[0], self.n_outputs))
         gx = np.empty_like(x) if wrt_inputs else None
         for rows in row_chunks(x.shape[0]):
-            h = self._activations(W, b, x[rows])
+            h = self.activations(W, b, x[rows])
             y[rows] = h[-1]
             g = [None] * (last + 1)
             g[last] = np.asarray(gy[rows], dtype=np.float64)
@@ -239,7 +240,7 @@ class Network:
         ``Jx`` of shape ``(n, n_out, n_inputs)`` (each ``None`` unless requested).
         """
         W, b = self.unpack(w)
-        h = self._activations(W, b, x)
+        h = self.activations(W, b, x)
         n, n_out, last = x.shape[0], self.n_outputs, self.n_layers
         Jw = np.zeros((n, n_out, self.n_weights)) if wrt_weights else None
         # g[l] is (n, n_out, n_l): derivative of every output with respect to h[l]

@@ -228,10 +228,12 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             if X_val is None or y_val is None:
                 raise ValueError("X_val and y_val must be given together")
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
-            Y_val = np.asarray(y_val, dtype=np.float64).reshape(len(X_val), -1)
-            if Y_val.shape[1] != Y.shape[1] or not np.all(np.isfinite(Y_val)):
+            Y_val = np.asarray(y_val, dtype=np.float64)
+            Y_val = Y_val.reshape(len(Y_val), -1) if Y_val.ndim else Y_val.reshape(1, -1)
+            if Y_val.shape != (len(X_val), Y.shape[1]) or not np.all(np.isfinite(Y_val)):
                 raise ValueError(
-                    f"y_val must be finite with {Y.shape[1]} output(s) per row of X_val"
+                    f"y_val must be finite with {Y.shape[1]} output(s) for each of the "
+                    f"{len(X_val)} rows of X_val, got shape {np.shape(y_val)}"
                 )
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -256,7 +258,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             valid_idx = np.arange(len(X), len(X) + len(X_val))
             xn = np.vstack([xn, (X_val - in_shift) / in_scale])
             yn = np.vstack([yn, (Y_val - out_shift) / out_scale])
-            sample_weight = np.concatenate([sample_weight, np.ones(len(X_val))])
+            # validation rows weigh as an average training row in final learning
+            val_weight = np.full(len(X_val), sample_weight.mean())
+            sample_weight = np.concatenate([sample_weight, val_weight])
         else:
             train_idx, valid_idx = split_validation(xn, self.valid_percentage, rng)
 

@@ -108,6 +108,10 @@ def test_bad_validation_data(fitted):
         model.fit(X, y, X_val=X[:, :1], y_val=y)
     with pytest.raises(ValueError, match="y_val"):
         model.fit(X, y, X_val=X, y_val=np.c_[y, y])
+    with pytest.raises(ValueError, match="y_val"):
+        model.fit(X, y, X_val=X, y_val=y[:-1])
+    with pytest.raises(ValueError, match="y_val"):
+        model.fit(X, y, X_val=X, y_val=np.where(y > 0, np.nan, y))
     assert_same_state(before, model)
 
 
