@@ -3,7 +3,7 @@
 The search works in normalised space on a training/validation split:
 
 1. A *linear* model (inputs linked straight to outputs) is trained first.
-2. One hidden layer is added and grown (1, 2, 4, 8, ... neurons) while the validation
+2. One hidden layer is added and grown (1, 2, 4, 8, ... 64 neurons) while the validation
    error improves; a second hidden layer is then tried the same way. Each candidate is
    warm-started from the previous one: the old weights are kept, new neurons are placed
    inside the data cloud and their outgoing weights fitted to the current residual
@@ -35,9 +35,11 @@ from ._optimize import LeastSquaresProblem, train
 IMPROVEMENT = 0.05
 # The chosen network's validation error may exceed the best candidate's by this fraction.
 SELECTION_TOLERANCE = 0.05
-# Consecutive candidates without improvement before growth stops.
-PATIENCE = 2
-HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64)
+# Consecutive candidates without improvement before growth stops, and consecutive
+# regularisation stages without improvement before a candidate's beta path stops.
+GROWTH_PATIENCE = 2
+BETA_PATIENCE = 2
+HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
 MAX_HIDDEN_LAYERS = 2
 # Pruning removes this share of the links per round, halving it after each failed round
 # until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
@@ -204,7 +206,14 @@ class Builder:
         return self.train_problem.data_error(w), self.valid_problem.data_error(w)
 
     def fit_candidate(
-        self, network: Network, w0, beta0: float, step: str, *, init_beta: float, accept=None
+        self,
+        network: Network,
+        w0,
+        beta0: float,
+        step: str,
+        *,
+        init_beta: float,
+        accept=None,
     ) -> Candidate:
         """Train along a decreasing beta path and keep the stage with the best validation.
 
@@ -235,7 +244,7 @@ class Builder:
                 stale += 1
             still_binding = train_err < previous_train * (1 - BINDING)
             previous_train = train_err
-            if beta <= 1.5 * BETA_FLOOR or (stale >= PATIENCE and not still_binding):
+            if beta <= 1.5 * BETA_FLOOR or (stale >= BETA_PATIENCE and not still_binding):
                 break
             beta /= 10.0
         best.last_beta = beta
@@ -354,7 +363,7 @@ class Builder:
                     best, stale = current, 0
                 else:
                     stale += 1
-                    if stale >= PATIENCE:
+                    if stale >= GROWTH_PATIENCE:
                         break
         ceiling = min(c.valid_error for c in candidates) * (1 + SELECTION_TOLERANCE)
         chosen = min(

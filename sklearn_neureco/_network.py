@@ -81,6 +81,8 @@ class Network:
             bias_offsets[l] = offset
             offset += sizes[l]
         self._blocks = blocks
+        # (target rows, source columns) of each block's active links, for the Jacobians
+        self._link_index = [np.unravel_index(idx, mask.shape) for _, _, mask, idx, _ in blocks]
         self._bias_offsets = bias_offsets
         self.n_weights = offset
 
@@ -255,11 +257,12 @@ class Network:
             if wrt_weights:
                 off = self._bias_offsets[l]
                 Jw[:, :, off : off + self.layer_sizes[l]] = gz
-            for tl, s, mask, idx, off in self._blocks:
+            for (tl, s, _, idx, off), (rows, cols) in zip(
+                self._blocks, self._link_index, strict=True
+            ):
                 if tl != l:
                     continue
                 if wrt_weights:
-                    rows, cols = np.unravel_index(idx, mask.shape)
                     Jw[:, :, off : off + idx.size] = gz[:, :, rows] * h[s][:, None, cols]
                 if s == 0 and not wrt_inputs:
                     continue

@@ -37,6 +37,9 @@ _JACOBIAN_ROWS = 1024
 # LM is chosen while one normal-equation pass costs at most this many multiply-adds.
 LM_MAX_FLOPS = 4e9
 LM_MAX_WEIGHTS = 2000
+# LM stops when the loss fell by less than LM_FTOL (relative) over LM_WINDOW accepted steps.
+LM_FTOL = 1e-2
+LM_WINDOW = 10
 # Multiply-adds of one J^T J block above which multi-threaded BLAS pays; below it, idle
 # OpenBLAS threads spin and slow the surrounding numpy code (measured: 5x on a small LM run).
 _THREADED_FLOPS = 5e7
@@ -105,7 +108,8 @@ class LeastSquaresProblem:
             y, Jw, _ = self.network.jacobians(w, self.x[rows])
             r = y - self.y[rows]
             sw = np.sqrt(self.sample_weight[rows])
-            Jw = (Jw * sw[:, None, None]).reshape(-1, p)
+            Jw *= sw[:, None, None]
+            Jw = Jw.reshape(-1, p)
             r = (r * sw[:, None]).reshape(-1)
             with _threaded_blas_if(block_flops):
                 A += Jw.T @ Jw
@@ -166,9 +170,9 @@ def levenberg_marquardt(
     problem: LeastSquaresProblem,
     w0: np.ndarray,
     *,
-    ftol: float = 1e-2,
+    ftol: float | None = None,
     gtol: float = 1e-10,
-    window: int = 10,
+    window: int | None = None,
     max_iter: int = 2000,
     monitor: Callable[[np.ndarray], float] | None = None,
     patience: int = 10,
@@ -179,6 +183,8 @@ def levenberg_marquardt(
     ``patience`` accepted steps have not improved it, and returns the best weights seen
     (early stopping: training that no longer pays on held-out data stops).
     """
+    ftol = LM_FTOL if ftol is None else ftol
+    window = LM_WINDOW if window is None else window
     w = np.array(w0, dtype=np.float64)
     loss, g, A = problem.normal_equations(w)
     watch = _EarlyStopping(monitor, patience, w, loss)
