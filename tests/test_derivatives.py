@@ -95,6 +95,17 @@ def test_derivatives_with_column_vector_target(rng):
     assert np.array_equal(pw, pw_flat)
 
 
+def test_derivatives_with_pruned_links_and_disconnected_inputs(rng):
+    X = rng.uniform(-1, 1, size=(150, 5)) * [1, 2, 3, 4, 5]
+    y = np.c_[np.sin(X[:, 0]) * X[:, 1], X[:, 1] ** 2]  # inputs 2, 3, 4 do not matter
+    model = NeurEcoRegressor(random_state=0).fit(X, y)
+    assert not model.connected_inputs_.all()
+    assert any(not mask.all() for mask in model.link_masks_.values())
+    assert_derivatives_exact(model, X, rng)
+    J = model.jacobian(X)
+    assert np.all(J[:, :, ~model.connected_inputs_] == 0.0)
+
+
 @pytest.fixture(scope="module")
 def fitted():
     X, Y = make_data(2)

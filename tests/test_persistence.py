@@ -73,6 +73,19 @@ def test_round_trip_keeps_feature_names_and_1d_target(tmp_path):
     assert np.array_equal(loaded.predict(X), model.predict(X))
 
 
+def test_saved_file_gets_ordinary_permissions(fitted, tmp_path):
+    model, _ = fitted
+    old = os.umask(0o022)
+    try:
+        path = model.save(tmp_path / "new.ednn")
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o640)
+        model.save(path)  # replacing keeps the mode the user gave the file
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_save_unfitted_raises(tmp_path):
     with pytest.raises(NotFittedError):
         NeurEcoRegressor().save(tmp_path / "m")
