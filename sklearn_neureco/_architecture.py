@@ -13,10 +13,12 @@ The search works in normalised space on a training/validation split:
    ``beta = initial_beta_reg, initial_beta_reg / 10, ...`` (never going back up along the
    build), warm-started from stage to stage, with early stopping on the validation error,
    and keeps the weights of the stage with the best validation error.
-4. The smallest candidate whose validation error is within ``SELECTION_TOLERANCE`` of the
-   best one is chosen, then its weakest links are pruned while validation allows it (and
-   while the network is above ``links_maximum_number``); inputs left without links are
-   disconnected.
+4. Candidates are compared by an information criterion on the validation data
+   (:meth:`Builder.score`, AIC): a larger network is preferred only if its validation error
+   is lower by more than its extra weights cost, so the chosen network is the smallest
+   whose validation error is within that (size-dependent) tolerance of the best. Its
+   weakest links are then pruned while the criterion does not get worse (and while the
+   network is above ``links_maximum_number``); inputs left without links are disconnected.
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ import numpy as np
 from ._network import Network, dense_masks
 from ._optimize import LeastSquaresProblem, train
 
-# A candidate counts as better only if it lowers the validation MSE by this fraction.
-IMPROVEMENT = 0.05
-# The chosen network's validation error may exceed the best candidate's by this fraction.
-SELECTION_TOLERANCE = 0.05
+# Price of one weight in the information criterion that compares networks (AIC: 2).
+WEIGHT_PENALTY = 2.0
 # Consecutive candidates without improvement before growth stops, and consecutive
 # regularisation stages without improvement before a candidate's beta path stops.
 GROWTH_PATIENCE = 2
@@ -183,6 +183,9 @@ class Builder:
             self.valid_problem = LeastSquaresProblem(None, x[valid_idx], y[valid_idx], sv)
         else:  # no usable validation data: select on training error
             self.valid_problem = self.train_problem
+        v = self.valid_problem.sample_weight
+        # Kish's effective number of validation values, for the information criterion
+        self.n_effective = float(v.sum() ** 2 / (v @ v)) * y.shape[1]
         self.initial_beta_reg = float(initial_beta_reg)
         self.disconnect_inputs = disconnect_inputs_if_possible
         self.max_links = int(links_maximum_number)
@@ -359,23 +362,29 @@ class Builder:
                     network, w, current.last_beta, f"layer{layer}", init_beta=current.beta
                 )
                 candidates.append(current)
-                if current.valid_error < best.valid_error * (1 - IMPROVEMENT):
+                if self._better(current, best):
                     best, stale = current, 0
                 else:
                     stale += 1
                     if stale >= GROWTH_PATIENCE:
                         break
-        ceiling = min(c.valid_error for c in candidates) * (1 + SELECTION_TOLERANCE)
-        chosen = min(
-            (c for c in candidates if c.valid_error <= ceiling),
-            key=lambda c: c.network.n_weights,
-        )
-        return self.prune(chosen, ceiling)
+        return self.prune(min(candidates, key=self.score))
+
+    def score(self, cand: Candidate) -> float:
+        """Akaike's information criterion on the validation data (lower is better):
+        ``n ln(validation MSE) + 2 n_weights``, with ``n`` the effective number of
+        validation values. A network with ``k`` more weights must lower the validation MSE
+        by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself."""
+        n = self.n_effective
+        return n * np.log(max(cand.valid_error, 1e-300)) + WEIGHT_PENALTY * cand.network.n_weights
+
+    def _better(self, cand: Candidate, than: Candidate) -> bool:
+        return self.score(cand) < self.score(than)
 
     # ----------------------------------------------------------------- pruning
-    def prune(self, chosen: Candidate, ceiling: float) -> Candidate:
-        """Remove the least salient links while the validation error stays under
-        ``ceiling`` (and, regardless of it, while the network exceeds the link limit).
+    def prune(self, chosen: Candidate) -> Candidate:
+        """Remove the least salient links while the information criterion does not get
+        worse (and, regardless of it, while the network exceeds the link limit).
 
         Saliency is the optimal-brain-damage estimate ``1/2 * A_kk * w_k^2`` with ``A`` the
         Gauss-Newton matrix of the training loss. Without ``disconnect_inputs_if_possible``
@@ -405,7 +414,7 @@ class Builder:
                 current.last_beta,
                 "prune",
                 init_beta=current.beta,
-                accept=lambda c, over=over_limit: c.valid_error <= ceiling or over,
+                accept=lambda c, over=over_limit, ref=current: over or not self._better(ref, c),
             )
             if self.history[-1]["kept"]:
                 current, failed_at = trial, np.inf

@@ -145,22 +145,27 @@ class _EarlyStopping:
     """
 
     OVERFIT = 0.1
+    PLATEAU = None  # steps without a 0.1 % validation gain that also stop training
 
     def __init__(self, monitor, patience: int, w, loss: float):
         self.monitor, self.patience = monitor, patience
         self.best = (np.inf if monitor is None else monitor(w), w.copy(), loss)
         self.waited = 0
+        self.flat = 0
 
     def update(self, w, loss: float) -> bool:
         """Record accepted weights; True when it is time to stop."""
         if self.monitor is None:
             return False
         error = self.monitor(w)
+        self.flat = 0 if error < self.best[0] * (1 - 1e-3) else self.flat + 1
         if error < self.best[0]:
             self.best, self.waited = (error, w.copy(), loss), 0
         elif error > self.best[0] * (1 + self.OVERFIT):
             self.waited += 1
-        return self.waited >= self.patience
+        return self.waited >= self.patience or (
+            self.PLATEAU is not None and self.flat >= self.PLATEAU
+        )
 
     def result(self, w, loss: float):
         return (w, loss) if self.monitor is None else (self.best[1], self.best[2])

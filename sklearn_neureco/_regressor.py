@@ -30,8 +30,8 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     """Regressor that builds its own compact neural network and exposes exact derivatives.
 
     ``fit`` chooses the architecture from the data (from a linear model up, growing neurons
-    then layers while the validation error improves, keeping the smallest network within a
-    small tolerance of the best) and trains each candidate to convergence with
+    then layers while the validation error improves by more than the extra weights cost,
+    then pruning links that do not pay for themselves) and trains each candidate with
     Levenberg-Marquardt (or L-BFGS for large networks) on exact derivatives. Nothing needs
     tuning. The fitted model exposes its weights and exact forward- and reverse-mode
     derivatives in weights and inputs (see :class:`~sklearn_neureco.DerivativeMixin`), so it
