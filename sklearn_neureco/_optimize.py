@@ -16,8 +16,10 @@ Two optimisers minimise it, both with exact derivatives from the network:
   weights makes the ``p x p`` normal equations too costly.
 
 Both stop when training stops paying: the loss has improved by less than ``ftol``
-(relatively) over a window of iterations, or the gradient vanishes. The iteration cap is a
-safety net far above what convergence needs.
+(relatively) over a window of iterations, the gradient vanishes, or, given a validation
+``monitor``, the validation error has clearly risen for several steps (early stopping;
+the best weights seen are returned). The iteration cap is a safety net far above what
+convergence needs.
 """
 
 from __future__ import annotations
