@@ -35,6 +35,9 @@ from ._optimize import LeastSquaresProblem, train
 
 # Price of one weight in the information criterion that compares networks (AIC: 2).
 WEIGHT_PENALTY = 2.0
+# Growth stops before a candidate that would need to divide the validation MSE by more than
+# 1 / MIN_REQUIRED_FACTOR to be preferred (its extra weights cost that much).
+MIN_REQUIRED_FACTOR = 0.1
 # Consecutive candidates without improvement before growth stops, and consecutive
 # regularisation stages without improvement before a candidate's beta path stops.
 GROWTH_PATIENCE = 2
@@ -353,7 +356,7 @@ class Builder:
                     fresh = slice(old, size)
                 else:
                     continue
-                if not self._within_limit(network):
+                if not self._within_limit(network) or self._hopeless(network, best):
                     break
                 w = self.place_neurons(network, w, layer, fresh)
                 # the regularisation only ever decreases along the build: going back up
@@ -377,6 +380,12 @@ class Builder:
         by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself."""
         n = self.n_effective
         return n * np.log(max(cand.valid_error, 1e-300)) + WEIGHT_PENALTY * cand.network.n_weights
+
+    def _hopeless(self, network: Network, best: Candidate) -> bool:
+        """Whether ``network`` would have to cut the best validation MSE more than
+        ``1 / MIN_REQUIRED_FACTOR``-fold to win on the criterion: not worth training."""
+        extra = network.n_weights - best.network.n_weights
+        return WEIGHT_PENALTY * extra / self.n_effective > -np.log(MIN_REQUIRED_FACTOR)
 
     def _better(self, cand: Candidate, than: Candidate) -> bool:
         return self.score(cand) < self.score(than)
