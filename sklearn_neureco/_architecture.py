@@ -35,15 +35,20 @@ from ._optimize import LeastSquaresProblem, train
 
 # Price of one weight in the information criterion that compares networks (AIC: 2).
 WEIGHT_PENALTY = 2.0
+# Validation MSEs (of outputs normalised to about 1) below this are rounding noise: fits
+# that good count as exact, and the smallest of them wins.
+EXACT_MSE = (1e3 * np.finfo(np.float64).eps) ** 2
 # Growth stops before a candidate that would need to divide the validation MSE by more than
 # 1 / MIN_REQUIRED_FACTOR to be preferred (its extra weights cost that much).
 MIN_REQUIRED_FACTOR = 0.1
 # Consecutive candidates without improvement before growth stops, and consecutive
 # regularisation stages without improvement before a candidate's beta path stops.
-GROWTH_PATIENCE = 2
+GROWTH_PATIENCE = 3
 BETA_PATIENCE = 2
 HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
 MAX_HIDDEN_LAYERS = 2
+# Random neurons drawn per new neuron; the ones that best explain the residual are kept.
+NEURON_CANDIDATES = 10
 # Pruning removes this share of the links per round, halving it after each failed round
 # until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
 PRUNE_FRACTION = 0.2
@@ -64,12 +69,30 @@ class Candidate:
     last_beta: float = 0.0  # where the candidate's regularisation path ended
 
 
+def _space_filling_order(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Row order along a Morton (Z-order) curve through the inputs: rows close in the order
+    are close in the input space, so taking every k-th row samples the domain evenly."""
+    n, d = x.shape
+    bits = max(1, min(16, 63 // max(d, 1)))
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    cells = np.minimum(((x - lo) / span * (1 << bits)).astype(np.int64), (1 << bits) - 1)
+    cells = cells[:, rng.permutation(d)]  # no input is favoured by the interleaving
+    code = np.zeros(n, dtype=np.int64)
+    for bit in range(bits - 1, -1, -1):
+        for j in range(d):
+            code = (code << 1) | ((cells[:, j] >> bit) & 1)
+    return np.argsort(code, kind="stable")
+
+
 def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator):
     """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
 
     The rows holding a column's minimum or maximum always stay in training, so that the
-    training set spans the domain; the validation rows are drawn at random among the rest.
-    Fewer than 4 rows: no validation set (the training error then drives the search).
+    training set spans the domain. The validation rows are spread over the domain, not
+    clumped: the other rows are ordered along a space-filling curve and every k-th one,
+    from a random start, is held out. Fewer than 4 rows: no validation set (the training
+    error then drives the search).
     """
     n = x.shape[0]
     n_valid = int(round(n * valid_percentage / 100.0))
@@ -78,7 +101,10 @@ def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Gene
     n_valid = min(n_valid, candidates.size, n - 2)
     if n < 4 or n_valid < 1:
         return np.arange(n), np.arange(0)
-    valid = np.sort(rng.choice(candidates, size=n_valid, replace=False))
+    ordered = candidates[_space_filling_order(x[candidates], rng)]
+    step = candidates.size / n_valid
+    picks = np.floor(rng.uniform(0, step) + step * np.arange(n_valid)).astype(int)
+    valid = np.sort(ordered[np.minimum(picks, candidates.size - 1)])
     return np.setdiff1d(np.arange(n), valid), valid
 
 
@@ -285,34 +311,44 @@ class Builder:
     def place_neurons(self, network: Network, w, layer: int, rows: slice) -> np.ndarray:
         """Data-aware start for new neurons ``rows`` of hidden ``layer``.
 
-        Their random incoming weights are rescaled so that each pre-activation has unit
-        spread over the training data, centred on a random training point (so every new
-        neuron bends inside the data cloud, whatever the input scaling). Where the layer
-        feeds the outputs, their outgoing weights are the ridge least-squares fit of the
-        current residual, so the candidate starts no worse than the smaller network.
+        Each new neuron's pre-activation is scaled to unit spread over the training data and
+        centred on a random training point, so that it bends inside the data cloud whatever
+        the input scaling. Where the layer feeds the outputs, ``NEURON_CANDIDATES`` random
+        neurons are drawn per new neuron and those that best explain the current residual
+        are kept (as in cascade-correlation), and their outgoing weights are the ridge
+        least-squares fit of that residual: the candidate starts no worse, and usually much
+        better, than the smaller network ended.
         """
         problem = self.train_problem
         W, b = network.unpack(w)
-        h = network.activations(W, b, problem.x)
-        u = sum(h[s] @ W[l, s][rows].T for (l, s) in W if l == layer)
+        h = network.activations(W, b, problem.x)  # new neurons feed nothing yet
+        n, m = problem.x.shape[0], rows.stop - rows.start
+        last = network.n_layers
+        feeds_outputs = (last, layer) in W
+        k = m * NEURON_CANDIDATES if feeds_outputs else m
+        sources = [s for (l, s) in W if l == layer]
+        fan_in = sum(W[layer, s].shape[1] for s in sources)
+        drawn = {s: self.rng.normal(size=(k, W[layer, s].shape[1])) for s in sources}
+        u = sum(h[s] @ drawn[s].T for s in sources) / np.sqrt(fan_in)
         spread = u.std(axis=0)
         spread[spread == 0] = 1.0
-        anchor = self.rng.integers(0, problem.x.shape[0], size=spread.size)
-        for l, s in W:
-            if l == layer:
-                W[l, s][rows] /= spread[:, None]
-        b[layer][rows] = -u[anchor, np.arange(spread.size)] / spread
-        last = network.n_layers
-        if (last, layer) in W:
-            t = np.tanh((u - u[anchor, np.arange(spread.size)]) / spread)
-            W[last, layer][:, rows] = 0.0
-            residual = problem.y - network.activations(W, b, problem.x)[-1]
-            sw = np.sqrt(problem.sample_weight)[:, None]
+        centre = u[self.rng.integers(0, n, size=k), np.arange(k)]
+        t = np.tanh((u - centre) / spread)
+        pick = np.arange(m)
+        if feeds_outputs:
+            residual = problem.y - h[-1]
+            sw = problem.sample_weight[:, None]
+            tc = t - sw.T @ t  # centred: the output bias absorbs a constant
+            gain = ((tc * sw).T @ residual) ** 2 / (sw.T @ (tc * tc)).T
+            pick = np.argsort(-gain.sum(axis=1), kind="stable")[:m]
+        for s in sources:
+            W[layer, s][rows] = drawn[s][pick] / np.sqrt(fan_in) / spread[pick, None]
+        b[layer][rows] = -centre[pick] / spread[pick]
+        if feeds_outputs:
+            t, sw = t[:, pick], np.sqrt(problem.sample_weight)[:, None]
             gram = (t * sw).T @ (t * sw)
-            ridge = 1e-8 * np.trace(gram) / max(gram.shape[0], 1) + 1e-12
-            coef = np.linalg.solve(
-                gram + ridge * np.eye(gram.shape[0]), (t * sw).T @ (residual * sw)
-            )
+            ridge = 1e-8 * np.trace(gram) / m + 1e-12
+            coef = np.linalg.solve(gram + ridge * np.eye(m), (t * sw).T @ (residual * sw))
             W[last, layer][:, rows] = coef.T
         return network.pack(W, b)
 
@@ -379,7 +415,8 @@ class Builder:
         validation values. A network with ``k`` more weights must lower the validation MSE
         by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself."""
         n = self.n_effective
-        return n * np.log(max(cand.valid_error, 1e-300)) + WEIGHT_PENALTY * cand.network.n_weights
+        error = max(cand.valid_error, EXACT_MSE)
+        return n * np.log(error) + WEIGHT_PENALTY * cand.network.n_weights
 
     def _hopeless(self, network: Network, best: Candidate) -> bool:
         """Whether ``network`` would have to cut the best validation MSE more than

@@ -114,3 +114,24 @@ def test_tiny_data_sets_fit(rng):
         y = X[:, 0] * 2
         pred = NeurEcoRegressor(random_state=0).fit(X, y).predict(X)
         assert pred.shape == (n,) and np.all(np.isfinite(pred))
+
+
+def test_validation_split_is_spread_and_keeps_extremes():
+    from sklearn_neureco._architecture import split_validation
+
+    x = np.linspace(0.0, 1.0, 300)[:, None]
+    train, valid = split_validation(x, 33.33, np.random.default_rng(0))
+    assert len(valid) == 100 and len(np.intersect1d(train, valid)) == 0
+    assert {0, 299} <= set(train)  # the extremes stay in training
+    # spread, not clumped: no two held-out points are neighbours on the line (a random
+    # third of 300 points would have about 33 such pairs)
+    assert np.diff(valid).min() >= 2
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(2000, 2))
+    _, valid = split_validation(X, 25.0, np.random.default_rng(2))
+    # every quarter of the square holds about a quarter of the validation points
+    quadrant = (X[valid, 0] > 0.5) * 2 + (X[valid, 1] > 0.5)
+    counts = np.bincount(quadrant, minlength=4)
+    assert counts.min() >= 0.9 * counts.max()
+    again = split_validation(X, 25.0, np.random.default_rng(2))[1]
+    assert np.array_equal(valid, again)
