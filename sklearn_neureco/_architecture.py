@@ -122,24 +122,12 @@ def init_linear(network: Network, x, y, sample_weight) -> np.ndarray:
     return network.pack(W, b)
 
 
-def _random_incoming(W, network: Network, layer: int, rows: slice, rng) -> None:
-    """Random incoming weights, scaled by fan-in, for neurons ``rows`` of ``layer``."""
-    fan_in = sum(
-        int(m[rows].any(axis=0).sum()) for (l, _), m in network.masks.items() if l == layer
-    )
-    for (l, _), Wls in W.items():
-        if l == layer:
-            Wls[rows] = rng.normal(0.0, 1.0 / np.sqrt(max(fan_in, 1)), size=Wls[rows].shape)
-
-
-def _embed(old: Network, w, new: Network, layer_map, rng, fresh):
+def _embed(old: Network, w, new: Network, layer_map) -> np.ndarray:
     """Weights of ``new`` that reproduce ``(old, w)``: old weights are copied (through
-    ``layer_map``), the ``fresh`` ``(layer, rows)`` neurons get random incoming weights, and
-    every other new weight (biases, every link out of a fresh neuron) is zero."""
+    ``layer_map``), every new weight is zero (new neurons are silent until
+    :meth:`Builder.place_neurons` gives them a start)."""
     W_old, b_old = old.unpack(w)
     W, b = new.unpack(np.zeros(new.n_weights))
-    for layer, rows in fresh:
-        _random_incoming(W, new, layer, rows, rng)
     for (l, s), Wls in W_old.items():
         W[layer_map[l], layer_map[s]][: Wls.shape[0], : Wls.shape[1]] = Wls
     for l, bl in b_old.items():
@@ -147,7 +135,7 @@ def _embed(old: Network, w, new: Network, layer_map, rng, fresh):
     return new.pack(W, b)
 
 
-def widen(network: Network, w, layer: int, size: int, rng):
+def widen(network: Network, w, layer: int, size: int):
     """Give hidden ``layer`` ``size`` neurons; the new ones link like the existing ones.
 
     The wider network computes the same function as ``(network, w)``.
@@ -166,10 +154,10 @@ def widen(network: Network, w, layer: int, size: int, rng):
         masks[l, s] = grown
     wider = Network(sizes, masks)
     identity = {l: l for l in range(len(sizes))}
-    return wider, _embed(network, w, wider, identity, rng, [(layer, slice(old, size))])
+    return wider, _embed(network, w, wider, identity)
 
 
-def deepen(network: Network, w, size: int, rng):
+def deepen(network: Network, w, size: int):
     """Insert a hidden layer of ``size`` neurons just before the outputs.
 
     It reads the previous last layer (the inputs, for a linear network) and feeds the
@@ -183,7 +171,7 @@ def deepen(network: Network, w, size: int, rng):
     masks[old_last, old_last - 1] = np.ones((size, sizes[old_last - 1]), dtype=bool)
     masks[old_last + 1, old_last] = np.ones((network.n_outputs, size), dtype=bool)
     deeper = Network(sizes, masks)
-    return deeper, _embed(network, w, deeper, layer_map, rng, [(old_last, slice(0, size))])
+    return deeper, _embed(network, w, deeper, layer_map)
 
 
 class Builder:
@@ -384,11 +372,11 @@ class Builder:
             current, stale = best, 0
             for size in HIDDEN_SIZES:
                 if current.network.n_layers - 1 < layer:
-                    network, w = deepen(current.network, current.w, size, self.rng)
+                    network, w = deepen(current.network, current.w, size)
                     fresh = slice(0, size)
                 elif size > current.network.layer_sizes[layer]:
                     old = current.network.layer_sizes[layer]
-                    network, w = widen(current.network, current.w, layer, size, self.rng)
+                    network, w = widen(current.network, current.w, layer, size)
                     fresh = slice(old, size)
                 else:
                     continue
