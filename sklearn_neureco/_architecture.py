@@ -49,6 +49,7 @@ HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
 MAX_HIDDEN_LAYERS = 2
 # Random neurons drawn per new neuron; the ones that best explain the residual are kept.
 NEURON_CANDIDATES = 10
+PLACEMENT_ROWS = 4096
 # Pruning removes this share of the links per round, halving it after each failed round
 # until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
 PRUNE_FRACTION = 0.2
@@ -317,23 +318,31 @@ class Builder:
         sources = [s for (l, s) in W if l == layer]
         fan_in = sum(W[layer, s].shape[1] for s in sources)
         drawn = {s: self.rng.normal(size=(k, W[layer, s].shape[1])) for s in sources}
-        u = sum(h[s] @ drawn[s].T for s in sources) / np.sqrt(fan_in)
+        drawn = {s: d / np.sqrt(fan_in) for s, d in drawn.items()}
+        # candidates are placed and scored on at most PLACEMENT_ROWS rows: memory stays
+        # bounded by the network's own activations, whatever the number of candidates
+        sub = np.arange(n)
+        if n > PLACEMENT_ROWS:
+            sub = np.sort(self.rng.choice(n, size=PLACEMENT_ROWS, replace=False))
+        u = sum(h[s][sub] @ drawn[s].T for s in sources)
         spread = u.std(axis=0)
         spread[spread == 0] = 1.0
-        centre = u[self.rng.integers(0, n, size=k), np.arange(k)]
-        t = np.tanh((u - centre) / spread)
+        centre = u[self.rng.integers(0, sub.size, size=k), np.arange(k)]
         pick = np.arange(m)
         if feeds_outputs:
-            residual = problem.y - h[-1]
-            sw = problem.sample_weight[:, None]
-            tc = t - sw.T @ t  # centred: the output bias absorbs a constant
+            t = np.tanh((u - centre) / spread)
+            residual = (problem.y - h[-1])[sub]
+            sw = problem.sample_weight[sub, None]
+            tc = t - (sw.T @ t) / sw.sum()  # centred: the output bias absorbs a constant
             gain = ((tc * sw).T @ residual) ** 2 / (sw.T @ (tc * tc)).T
             pick = np.argsort(-gain.sum(axis=1), kind="stable")[:m]
         for s in sources:
-            W[layer, s][rows] = drawn[s][pick] / np.sqrt(fan_in) / spread[pick, None]
+            W[layer, s][rows] = drawn[s][pick] / spread[pick, None]
         b[layer][rows] = -centre[pick] / spread[pick]
         if feeds_outputs:
-            t, sw = t[:, pick], np.sqrt(problem.sample_weight)[:, None]
+            u = sum(h[s] @ W[layer, s][rows].T for s in sources) + b[layer][rows]
+            t, sw = np.tanh(u), np.sqrt(problem.sample_weight)[:, None]
+            residual = problem.y - h[-1]
             gram = (t * sw).T @ (t * sw)
             ridge = 1e-8 * np.trace(gram) / m + 1e-12
             coef = np.linalg.solve(gram + ridge * np.eye(m), (t * sw).T @ (residual * sw))

@@ -42,6 +42,7 @@ LM_MAX_WEIGHTS = 2000
 # LM stops when the loss fell by less than LM_FTOL (relative) over LM_WINDOW accepted steps.
 LM_FTOL = 1e-2
 LM_WINDOW = 10
+LBFGS_WINDOW = 50
 # Multiply-adds of one J^T J block above which multi-threaded BLAS pays; below it, idle
 # OpenBLAS threads spin and slow the surrounding numpy code (measured: 5x on a small LM run).
 _THREADED_FLOPS = 5e7
@@ -239,19 +240,30 @@ def lbfgs(
     problem: LeastSquaresProblem,
     w0: np.ndarray,
     *,
-    ftol: float = 1e-9,
+    ftol: float | None = None,
     gtol: float = 1e-10,
+    window: int | None = None,
     max_iter: int = 20000,
     monitor: Callable[[np.ndarray], float] | None = None,
     patience: int = 10,
 ) -> OptimizeResult:
-    """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient (early
-    stopping on ``monitor`` as in :func:`levenberg_marquardt`)."""
+    """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient.
+
+    It stops as :func:`levenberg_marquardt` does: when the loss fell by less than ``ftol``
+    over ``window`` iterations (L-BFGS steps being cheaper and shorter, the window is
+    ``LBFGS_WINDOW``), or early on ``monitor``.
+    """
+    ftol = LM_FTOL if ftol is None else ftol
+    window = LBFGS_WINDOW if window is None else window
     w0 = np.array(w0, dtype=np.float64)
-    watch = _EarlyStopping(monitor, patience, w0, problem.loss(w0))
+    loss0 = problem.loss(w0)
+    watch = _EarlyStopping(monitor, patience, w0, loss0)
+    history = [loss0]
 
     def callback(intermediate_result):
-        if watch.update(intermediate_result.x, float(intermediate_result.fun)):
+        history.append(float(intermediate_result.fun))
+        overfit = watch.update(intermediate_result.x, history[-1])
+        if overfit or _stalled(history, ftol, window):
             raise StopIteration
 
     res = optimize.minimize(
@@ -259,8 +271,8 @@ def lbfgs(
         w0,
         jac=True,
         method="L-BFGS-B",
-        callback=callback if monitor is not None else None,
-        options={"maxiter": max_iter, "ftol": ftol, "gtol": gtol, "maxcor": 30},
+        callback=callback,
+        options={"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 30},
     )
     w, loss = watch.result(res.x, float(res.fun))
     return OptimizeResult(w, loss, int(res.nit), bool(res.success), "l-bfgs")
