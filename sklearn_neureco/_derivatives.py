@@ -173,8 +173,6 @@ class DerivativeMixin:
     def _normalize(self, X: np.ndarray) -> np.ndarray:
         return (X - self.input_shift_) / self.input_scale_
 
-    def _predict_raw(self, X: np.ndarray, w=None) -> np.ndarray:
-        w = self.weights_ if w is None else w
-        return (
-            self.network_.forward(w, self._normalize(X)) * self.output_scale_ + self.output_shift_
-        )
+    def _predict_raw(self, X: np.ndarray) -> np.ndarray:
+        y = self.network_.forward(self.weights_, self._normalize(X))
+        return y * self.output_scale_ + self.output_shift_

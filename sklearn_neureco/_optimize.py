@@ -128,8 +128,6 @@ class OptimizeResult:
     w: np.ndarray
     loss: float
     n_iter: int
-    converged: bool
-    method: str
 
 
 def _stalled(history: list[float], ftol: float, window: int) -> bool:
@@ -199,12 +197,10 @@ def levenberg_marquardt(
     mu = 1e-3 * max(float(np.max(np.diag(A))), 1e-12)
     nu = 2.0
     history = [loss]
-    converged = False
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
         if np.max(np.abs(g)) <= gtol:
-            converged = True
             break
         try:
             factor = linalg.cho_factor(A + mu * np.eye(A.shape[0]), check_finite=False)
@@ -224,16 +220,14 @@ def levenberg_marquardt(
             nu = 2.0
             history.append(loss)
             if _stalled(history, ftol, window) or watch.update(w, loss):
-                converged = True
                 break
         else:
             mu *= nu
             nu *= 2.0
             if mu > 1e16 * max(1.0, float(np.max(np.diag(A)))):
-                converged = True  # no step decreases the loss: a (numerical) minimum
-                break
+                break  # no step decreases the loss: a (numerical) minimum
     w, loss = watch.result(w, loss)
-    return OptimizeResult(w, loss, n_iter, converged, "levenberg-marquardt")
+    return OptimizeResult(w, loss, n_iter)
 
 
 def lbfgs(
@@ -275,7 +269,7 @@ def lbfgs(
         options={"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 30},
     )
     w, loss = watch.result(res.x, float(res.fun))
-    return OptimizeResult(w, loss, int(res.nit), bool(res.success), "l-bfgs")
+    return OptimizeResult(w, loss, int(res.nit))
 
 
 def train(problem: LeastSquaresProblem, w0: np.ndarray, monitor=None) -> OptimizeResult:

@@ -189,7 +189,8 @@ def read_container(path, model_number: int | None = None):
     end), or the container's ``best`` by default.
 
     Returns ``(estimator_meta, normalisation, model)`` with ``model`` a dict holding
-    ``layer_sizes``, ``masks``, ``w``, ``beta_reg``, ``record``, ``number`` and ``count``.
+    ``layer_sizes``, ``masks``, ``w``, ``beta_reg`` and ``records`` (the build records of
+    the models up to the one picked).
     """
     meta, arrays = decode(path)
     try:
@@ -218,8 +219,6 @@ def read_container(path, model_number: int | None = None):
             "w": arrays[f"m{k}.weights"].astype(np.float64),
             "beta_reg": float(entry["beta_reg"]),
             "records": [m.get("record") for m in models[: k + 1]],
-            "number": k,
-            "count": count,
         }
         normalisation = {name: arrays[name].astype(np.float64) for name in _NORMALISATION}
         return meta["estimator"], normalisation, model

@@ -317,7 +317,6 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.beta_reg_ = float(beta)
         self.history_ = builder.history
-        self.connected_inputs_ = network.connected_inputs()
         return self
 
     # ------------------------------------------------------------------ predict
@@ -341,6 +340,11 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         """The fitted network's structure (built from ``layer_sizes_``, ``link_masks_``)."""
         check_is_fitted(self)
         return Network(self.layer_sizes_, self.link_masks_)
+
+    @property
+    def connected_inputs_(self) -> np.ndarray:
+        """Which inputs the network still uses (derived from ``link_masks_``)."""
+        return self.network_.connected_inputs()
 
     def _validate_input(self, X) -> np.ndarray:
         return validate_data(self, X, reset=False, dtype=np.float64)
@@ -432,7 +436,6 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             if history is None:
                 history = [r for r in stored["records"] if r is not None]
             model.history_ = history
-            model.connected_inputs_ = network.connected_inputs()
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
