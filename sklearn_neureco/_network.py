@@ -235,16 +235,25 @@ class Network:
                 gx[rows] = 0.0 if g[0] is None else g[0]
         return y, self.pack(gW, gb), gx
 
-    def jacobians(self, w, x, *, wrt_weights: bool = True, wrt_inputs: bool = False):
+    def jacobians(self, w, x, *, wrt_weights: bool = True, wrt_inputs: bool = False, out=None):
         """Per-sample Jacobians for one row block (no chunking: callers chunk).
 
         Returns ``(y, Jw, Jx)``: outputs ``(n, n_out)``, ``Jw`` of shape ``(n, n_out, p)`` and
-        ``Jx`` of shape ``(n, n_out, n_inputs)`` (each ``None`` unless requested).
+        ``Jx`` of shape ``(n, n_out, n_inputs)`` (each ``None`` unless requested). ``out``, a
+        float64 array shaped like ``Jw``, is overwritten and returned as ``Jw``: a caller
+        that loops reuses it instead of paging in a fresh array every time.
         """
         W, b = self.unpack(w)
         h = self.activations(W, b, x)
         n, n_out, last = x.shape[0], self.n_outputs, self.n_layers
-        Jw = np.zeros((n, n_out, self.n_weights)) if wrt_weights else None
+        Jw = None
+        if wrt_weights and out is None:
+            Jw = np.zeros((n, n_out, self.n_weights))
+        elif wrt_weights:
+            if out.shape != (n, n_out, self.n_weights) or out.dtype != np.float64:
+                raise ValueError(f"out must be float64 of shape {(n, n_out, self.n_weights)}")
+            Jw = out
+            Jw.fill(0.0)
         # g[l] is (n, n_out, n_l): derivative of every output with respect to h[l]
         g = [None] * (last + 1)
         g[last] = np.broadcast_to(np.eye(n_out), (n, n_out, n_out))
@@ -262,7 +271,11 @@ class Network:
             ):
                 if tl != l:
                     continue
-                if wrt_weights:
+                if wrt_weights and idx.size == rows.size and idx.size == W[l, s].size:
+                    # a full block: the outer product, without gathering (C order = weight order)
+                    view = Jw[:, :, off : off + idx.size].reshape(n, n_out, *W[l, s].shape)
+                    np.multiply(gz[:, :, :, None], h[s][:, None, None, :], out=view)
+                elif wrt_weights:
                     Jw[:, :, off : off + idx.size] = gz[:, :, rows] * h[s][:, None, cols]
                 if s == 0 and not wrt_inputs:
                     continue

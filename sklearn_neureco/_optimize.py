@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, optimize
@@ -80,6 +80,8 @@ class LeastSquaresProblem:
     y: np.ndarray  # (n, n_outputs), normalised
     sample_weight: np.ndarray  # (n,), sums to 1
     beta: float = 0.0
+    # Jacobian block reused across the iterations of one network (LM calls this each step)
+    _workspace: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def _reg(self) -> float:
@@ -102,13 +104,17 @@ class LeastSquaresProblem:
 
     def normal_equations(self, w):
         """``(loss, g, A)`` with ``g`` the gradient and ``A = J^T S J + reg * I``."""
-        p = self.network.n_weights
+        p, n_out = self.network.n_weights, self.network.n_outputs
         A = np.zeros((p, p))
         g = np.zeros(p)
         sq = 0.0
-        block_flops = _JACOBIAN_ROWS * self.network.n_outputs * p * p
+        block_flops = _JACOBIAN_ROWS * n_out * p * p
+        shape = (min(self.x.shape[0], _JACOBIAN_ROWS), n_out, p)
+        if self._workspace is None or self._workspace.shape != shape:
+            self._workspace = np.empty(shape)
         for rows in row_chunks(self.x.shape[0], _JACOBIAN_ROWS):
-            y, Jw, _ = self.network.jacobians(w, self.x[rows])
+            size = rows.stop - rows.start
+            y, Jw, _ = self.network.jacobians(w, self.x[rows], out=self._workspace[:size])
             r = y - self.y[rows]
             sw = np.sqrt(self.sample_weight[rows])
             Jw *= sw[:, None, None]

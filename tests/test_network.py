@@ -89,6 +89,16 @@ def test_jacobians_match_jvp(case, rng):
     assert np.allclose(np.einsum("nkj,nj->nk", Jx, dx), dy_x, rtol=1e-12, atol=1e-12)
 
 
+def test_jacobians_into_a_reused_buffer(case):
+    net, w, x = case
+    _, expected, _ = net.jacobians(w, x)
+    buffer = np.full(expected.shape, np.nan)  # stale contents must not leak through
+    _, Jw, _ = net.jacobians(w, x, out=buffer)
+    assert Jw is buffer and np.array_equal(Jw, expected)
+    with pytest.raises(ValueError, match="out must be float64 of shape"):
+        net.jacobians(w, x, out=np.empty((1,) + expected.shape[1:]))
+
+
 def test_chunked_passes_equal_one_block(rng, monkeypatch):
     import sklearn_neureco._network as network_module
 
