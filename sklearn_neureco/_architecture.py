@@ -39,8 +39,10 @@ WEIGHT_PENALTY = 2.0
 # that good count as exact, and the smallest of them wins.
 EXACT_MSE = (1e3 * np.finfo(np.float64).eps) ** 2
 # Growth stops before a candidate that would need to divide the validation MSE by more than
-# 1 / MIN_REQUIRED_FACTOR to be preferred (its extra weights cost that much).
+# 1 / MIN_REQUIRED_FACTOR to be preferred (its extra weights cost that much), unless one
+# Gauss-Newton product J^T J of it costs under CHEAP_FLOPS multiply-adds (~10 ms here).
 MIN_REQUIRED_FACTOR = 0.1
+CHEAP_FLOPS = 1e8
 # Consecutive candidates without improvement before growth stops, and consecutive
 # regularisation stages without improvement before a candidate's beta path stops.
 GROWTH_PATIENCE = 3
@@ -334,7 +336,9 @@ class Builder:
             residual = (problem.y - h[-1])[sub]
             sw = problem.sample_weight[sub, None]
             tc = t - (sw.T @ t) / sw.sum()  # centred: the output bias absorbs a constant
-            gain = ((tc * sw).T @ residual) ** 2 / (sw.T @ (tc * tc)).T
+            spread_t = (sw.T @ (tc * tc)).T
+            # a neuron constant over the rows (one or two training rows) explains nothing
+            gain = ((tc * sw).T @ residual) ** 2 / np.where(spread_t > 0, spread_t, np.inf)
             pick = np.argsort(-gain.sum(axis=1), kind="stable")[:m]
         for s in sources:
             W[layer, s][rows] = drawn[s][pick] / spread[pick, None]
@@ -417,7 +421,14 @@ class Builder:
 
     def _hopeless(self, network: Network, best: Candidate) -> bool:
         """Whether ``network`` would have to cut the best validation MSE more than
-        ``1 / MIN_REQUIRED_FACTOR``-fold to win on the criterion: not worth training."""
+        ``1 / MIN_REQUIRED_FACTOR``-fold to win on the criterion: not worth training.
+
+        Cheap candidates (one Gauss-Newton product under ``CHEAP_FLOPS``) are always
+        worth it: on small data sets (few validation values, so a steep price per weight)
+        the step from a near-linear model to the right one can be that large.
+        """
+        if self.train_problem.y.size * network.n_weights**2 < CHEAP_FLOPS:
+            return False
         extra = network.n_weights - best.network.n_weights
         return WEIGHT_PENALTY * extra / self.n_effective > -np.log(MIN_REQUIRED_FACTOR)
 
