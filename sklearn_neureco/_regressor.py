@@ -65,7 +65,10 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     disconnect_inputs_if_possible : bool, default=True
         Let the build remove inputs that do not help.
     links_maximum_number : int, default=0
-        Upper bound on the number of weights; 0 means no bound.
+        Upper bound on the number of weights (biases count); 0 means no bound. The build
+        grows networks up to twice this size and prunes the chosen one down to it (or
+        keeps the best network grown within it, if that is better); a warning says when
+        even the smallest network exceeds it.
     checkpoint_address : str or path-like, default=None
         File where the build writes the candidate models as it goes.
     random_state : int, RandomState instance or None, default=None
@@ -282,6 +285,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                 self.checkpoint_address,
                 self._file_meta(X.shape[1], Y.shape[1], output_1d),
                 normalisation,
+                self.links_maximum_number,
             )
         builder = Builder(
             xn,
@@ -523,8 +527,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
 class _CheckpointWriter:
     """Appends each candidate of a build to the checkpoint file, rewriting it atomically."""
 
-    def __init__(self, path, estimator_meta: dict, normalisation: dict):
+    def __init__(self, path, estimator_meta: dict, normalisation: dict, max_links: int = 0):
         self.path = Path(path)
+        self.max_links = max_links  # candidates above it are recorded, never "best so far"
         self.meta = estimator_meta
         self.normalisation = normalisation
         self.models: list[dict] = []
@@ -541,7 +546,8 @@ class _CheckpointWriter:
             }
         )
         best_rmse = self.models[self.best]["record"]["valid_rmse"]
-        if record["step"] == "final" or record["valid_rmse"] < best_rmse:
+        allowed = not self.max_links or record["n_weights"] <= self.max_links
+        if record["step"] == "final" or (allowed and record["valid_rmse"] < best_rmse):
             self.best = len(self.models) - 1
         write_container(
             self.path,

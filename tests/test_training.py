@@ -102,10 +102,48 @@ def test_history_and_verbose(smooth_data, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_links_maximum_number_is_respected(smooth_data):
+def test_links_maximum_number_is_respected_and_used(smooth_data, rng):
     X, y = smooth_data
     model = NeurEcoRegressor(random_state=0, links_maximum_number=20).fit(X, y)
     assert model.n_weights_ <= 20
+    # grown past the limit and pruned back: stopping growth at the limit left a (3, 2, 1)
+    # network of 9 weights with an RMSE of 0.17
+    X_test = rng.uniform(-1, 1, size=(500, 3))
+    assert rmse(model.predict(X_test), smooth_function(X_test)) < 2e-2
+    assert model.n_weights_ > 12
+
+
+def test_unreachable_links_maximum_number_warns():
+    X = np.random.default_rng(0).uniform(-1, 1, size=(100, 3))
+    model = NeurEcoRegressor(
+        random_state=0, links_maximum_number=2, disconnect_inputs_if_possible=False
+    )
+    with pytest.warns(UserWarning, match="links_maximum_number=2 cannot be reached"):
+        model.fit(X, smooth_function(X))
+    assert model.layer_sizes_ == (3, 1) and model.n_weights_ == 4  # every input kept
+
+
+def test_checkpoint_best_so_far_respects_the_link_limit(tmp_path):
+    from sklearn_neureco._architecture import Candidate
+    from sklearn_neureco._network import Network, dense_masks
+    from sklearn_neureco._regressor import _CheckpointWriter
+
+    meta = NeurEcoRegressor()._file_meta(3, 1, True)
+    normalisation = {
+        "input_shift": np.zeros(3),
+        "input_scale": np.ones(3),
+        "output_shift": np.zeros(1),
+        "output_scale": np.ones(1),
+    }
+    writer = _CheckpointWriter(tmp_path / "build.ednn", meta, normalisation, max_links=10)
+    for sizes, valid, step in [((3, 1), 0.5, "linear"), ((3, 4, 1), 0.1, "layer1")]:
+        net = Network(sizes, dense_masks(sizes))
+        record = {"step": step, "valid_rmse": valid, "n_weights": net.n_weights}
+        writer(Candidate(net, np.zeros(net.n_weights), 0.0, 0.0, valid**2), record)
+    # the 4-neuron network validates better but has 21 weights: the linear one is the best
+    # model so far, and the one a plain load of the checkpoint gives
+    assert writer.best == 0
+    assert NeurEcoRegressor.load(tmp_path / "build.ednn").layer_sizes_ == (3, 1)
 
 
 @pytest.mark.parametrize("final_learning", [True, False])
