@@ -81,7 +81,7 @@ class LeastSquaresProblem:
     sample_weight: np.ndarray  # (n,), sums to 1
     beta: float = 0.0
     # Jacobian block reused across the iterations of one network (LM calls this each step)
-    _workspace: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _workspace: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def _reg(self) -> float:
