@@ -200,6 +200,8 @@ class Builder:
         rng: np.random.Generator,
         log: Callable[[str], None] | None = None,
         on_candidate: Callable[[Candidate, dict], None] | None = None,
+        history: list[dict] | None = None,
+        build: int = 0,
     ):
         self.x, self.y = x, y
         sw = sample_weight / sample_weight[train_idx].sum()
@@ -218,7 +220,9 @@ class Builder:
         self.rng = rng
         self.log = log
         self.on_candidate = on_candidate
-        self.history: list[dict] = []
+        # several builds on one data set may share one record; ``build`` tells them apart
+        self.history: list[dict] = [] if history is None else history
+        self.build = build
 
     # ----------------------------------------------------------------- training
     def _monitor(self, network):
@@ -283,6 +287,7 @@ class Builder:
 
     def _record(self, cand: Candidate, step: str, seconds: float, n_iter: int, **extra):
         entry = {
+            "build": self.build,
             "step": step,
             "layer_sizes": list(cand.network.layer_sizes),
             "n_weights": int(cand.network.n_weights),
@@ -297,7 +302,8 @@ class Builder:
         self.history.append(entry)
         if self.log is not None:
             self.log(
-                f"[{len(self.history):3d}] {step:<8} sizes={entry['layer_sizes']} "
+                f"[{len(self.history):3d}] build={self.build} {step:<8} "
+                f"sizes={entry['layer_sizes']} "
                 f"weights={entry['n_weights']} train_rmse={entry['train_rmse']:.3e} "
                 f"valid_rmse={entry['valid_rmse']:.3e} beta={entry['beta']:.0e} "
                 f"iter={n_iter} time={seconds:.2f}s"

@@ -63,6 +63,30 @@ def test_same_seed_same_model_bit_for_bit(smooth_data):
     assert np.array_equal(a.weights_, b.weights_)
 
 
+def test_several_builds_keep_the_best_on_validation(rng):
+    X, X_val = rng.uniform(-1, 1, size=(150, 3)), rng.uniform(-1, 1, size=(75, 3))
+    y, y_val = smooth_function(X), smooth_function(X_val)
+
+    def build(n_init):
+        model = NeurEcoRegressor(random_state=3, n_init=n_init, final_learning=False)
+        return model.fit(X, y, X_val=X_val, y_val=y_val)
+
+    def criterion(model):  # the one the build compares networks by (AIC on validation)
+        mse = np.mean((model.predict(X_val) - y_val) ** 2)
+        return len(X_val) * np.log(mse) + 2 * model.n_weights_
+
+    one, three = build(1), build(3)
+    assert {entry["build"] for entry in three.history_} == {0, 1, 2}
+
+    # the first build is the single build, so the best of three cannot score worse
+    def timeless(history):
+        return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
+
+    assert timeless(e for e in three.history_ if e["build"] == 0) == timeless(one.history_)
+    assert criterion(three) <= criterion(one) + 1e-9
+    assert np.array_equal(build(3).get_weights(), three.get_weights())
+
+
 def test_sample_weight_is_honoured(rng):
     X = rng.uniform(-1, 1, size=(400, 2))
     y = np.sin(2 * X[:, 0]) + X[:, 1]

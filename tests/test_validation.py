@@ -44,6 +44,8 @@ def assert_same_state(before, model):
         ({"links_maximum_number": 2.5}, "links_maximum_number"),
         ({"checkpoint_address": 3}, "checkpoint_address"),
         ({"final_learning": None}, "final_learning"),
+        ({"n_init": 0}, "n_init"),
+        ({"n_init": 1.5}, "n_init"),
     ],
 )
 def test_bad_parameters_are_named(params, match, fitted):
