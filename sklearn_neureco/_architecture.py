@@ -435,7 +435,7 @@ class Builder:
                 f"links_maximum_number={self.max_links} cannot be reached: the smallest "
                 f"network found has {pruned.network.n_weights} weights (biases count)",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=5,  # run, NeurEcoRegressor._fit, its fit context, fit, the caller
             )
         return pruned
 

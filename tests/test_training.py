@@ -142,8 +142,9 @@ def test_unreachable_links_maximum_number_warns():
     model = NeurEcoRegressor(
         random_state=0, links_maximum_number=2, disconnect_inputs_if_possible=False
     )
-    with pytest.warns(UserWarning, match="links_maximum_number=2 cannot be reached"):
+    with pytest.warns(UserWarning, match="links_maximum_number=2 cannot be reached") as record:
         model.fit(X, smooth_function(X))
+    assert record[0].filename == __file__  # it points at the caller's fit
     assert model.layer_sizes_ == (3, 1) and model.n_weights_ == 4  # every input kept
 
 
