@@ -76,7 +76,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         the one whose chosen network scores best on the validation data is kept (a
         single build with ``freeze_structure``, which draws nothing). A build depends on
         its draws (on smooth functions the test error of single builds spans up to a
-        factor of 10), and the validation error ranks builds as the test error does: more
+        factor of 100), and the validation error ranks builds as the test error does: more
         builds give a more accurate model, for ``n_init`` times the time.
     random_state : int, RandomState instance or None, default=None
         Seed of the validation split and of the initial weights of new neurons. The same
