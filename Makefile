@@ -33,6 +33,7 @@ docs: $(VENV)/.installed-docs  ## the documentation, warnings as errors, in docs
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/derivatives.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/link_limit.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache docs/_build docs/gen_modules docs/auto_examples

@@ -45,8 +45,8 @@ MIN_REQUIRED_FACTOR = 0.1
 CHEAP_FLOPS = 1e8
 # With links_maximum_number, growth goes on up to GROW_OVER_LIMIT times the limit and the
 # chosen network is pruned down to it, removing at most LIMIT_STEP of its links per round
-# (measured on the smooth benchmark functions at limits 30, 60 and 120: 3 to 15 times lower
-# test RMSE than stopping growth at the limit; 4 times the limit was worse than twice).
+# (benchmarks/link_limit.py: 1.5 to 54 times lower test RMSE than stopping growth at the
+# limit; with --grow-over-limit 4, worse than twice on most).
 GROW_OVER_LIMIT = 2.0
 LIMIT_STEP = 0.25
 # Consecutive candidates without improvement before growth stops, and consecutive
@@ -519,8 +519,7 @@ class Builder:
         network, w = cand.network, cand.w
         self.train_problem.network = network
         self.train_problem.beta = cand.beta
-        _, _, A = self.train_problem.normal_equations(w)
-        saliency = 0.5 * np.diag(A) * w * w
+        saliency = 0.5 * self.train_problem.gauss_newton_diagonal(w) * w * w
         is_link = np.zeros(network.n_weights, dtype=bool)
         for _, _, _, idx, off in network.blocks():
             is_link[off : off + idx.size] = True

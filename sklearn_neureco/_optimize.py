@@ -102,24 +102,35 @@ class LeastSquaresProblem:
         loss = 0.5 * float(np.einsum("ij,ij->", gy, r)) + 0.5 * self._reg * float(w @ w)
         return loss, gw + self._reg * w
 
-    def normal_equations(self, w):
-        """``(loss, g, A)`` with ``g`` the gradient and ``A = J^T S J + reg * I``."""
+    def _weighted_jacobian_blocks(self, w):
+        """``(sqrt(s) * J, sqrt(s) * r)`` per row block, ``J`` as ``(rows * n_out, p)`` in a
+        buffer reused across blocks and calls."""
         p, n_out = self.network.n_weights, self.network.n_outputs
-        A = np.zeros((p, p))
-        g = np.zeros(p)
-        sq = 0.0
-        block_flops = _JACOBIAN_ROWS * n_out * p * p
         shape = (min(self.x.shape[0], _JACOBIAN_ROWS), n_out, p)
         if self._workspace is None or self._workspace.shape != shape:
             self._workspace = np.empty(shape)
         for rows in row_chunks(self.x.shape[0], _JACOBIAN_ROWS):
             size = rows.stop - rows.start
             y, Jw, _ = self.network.jacobians(w, self.x[rows], out=self._workspace[:size])
-            r = y - self.y[rows]
             sw = np.sqrt(self.sample_weight[rows])
             Jw *= sw[:, None, None]
-            Jw = Jw.reshape(-1, p)
-            r = (r * sw[:, None]).reshape(-1)
+            yield Jw.reshape(-1, p), ((y - self.y[rows]) * sw[:, None]).reshape(-1)
+
+    def gauss_newton_diagonal(self, w) -> np.ndarray:
+        """The diagonal of ``A = J^T S J + reg * I`` (without forming ``A``)."""
+        diagonal = np.zeros(self.network.n_weights)
+        for Jw, _ in self._weighted_jacobian_blocks(w):
+            diagonal += np.einsum("ij,ij->j", Jw, Jw)
+        return diagonal + self._reg
+
+    def normal_equations(self, w):
+        """``(loss, g, A)`` with ``g`` the gradient and ``A = J^T S J + reg * I``."""
+        p = self.network.n_weights
+        A = np.zeros((p, p))
+        g = np.zeros(p)
+        sq = 0.0
+        block_flops = _JACOBIAN_ROWS * self.network.n_outputs * p * p
+        for Jw, r in self._weighted_jacobian_blocks(w):
             with _threaded_blas_if(block_flops):
                 A += Jw.T @ Jw
             g += Jw.T @ r
@@ -152,27 +163,22 @@ class _EarlyStopping:
     """
 
     OVERFIT = 0.1
-    PLATEAU = None  # steps without a 0.1 % validation gain that also stop training
 
     def __init__(self, monitor, patience: int, w, loss: float):
         self.monitor, self.patience = monitor, patience
         self.best = (np.inf if monitor is None else monitor(w), w.copy(), loss)
         self.waited = 0
-        self.flat = 0
 
     def update(self, w, loss: float) -> bool:
         """Record accepted weights; True when it is time to stop."""
         if self.monitor is None:
             return False
         error = self.monitor(w)
-        self.flat = 0 if error < self.best[0] * (1 - 1e-3) else self.flat + 1
         if error < self.best[0]:
             self.best, self.waited = (error, w.copy(), loss), 0
         elif error > self.best[0] * (1 + self.OVERFIT):
             self.waited += 1
-        return self.waited >= self.patience or (
-            self.PLATEAU is not None and self.flat >= self.PLATEAU
-        )
+        return self.waited >= self.patience
 
     def result(self, w, loss: float):
         return (w, loss) if self.monitor is None else (self.best[1], self.best[2])
@@ -209,7 +215,9 @@ def levenberg_marquardt(
         if np.max(np.abs(g)) <= gtol:
             break
         try:
-            factor = linalg.cho_factor(A + mu * np.eye(A.shape[0]), check_finite=False)
+            damped = A.copy()
+            damped.flat[:: A.shape[0] + 1] += mu
+            factor = linalg.cho_factor(damped, overwrite_a=True, check_finite=False)
             step = -linalg.cho_solve(factor, g, check_finite=False)
         except linalg.LinAlgError:
             mu *= nu

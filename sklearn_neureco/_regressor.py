@@ -283,18 +283,15 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             def log(line):
                 print(line, file=sys.stderr, flush=True)
 
-        normalisation = {
-            "input_shift": in_shift,
-            "input_scale": in_scale,
-            "output_shift": out_shift,
-            "output_scale": out_scale,
-        }
+        # set now, for the checkpoint; a failed fit restores the previous state anyway
+        self.input_shift_, self.input_scale_ = in_shift, in_scale
+        self.output_shift_, self.output_scale_ = out_shift, out_scale
         on_candidate = None
         if self.checkpoint_address is not None:
             on_candidate = _CheckpointWriter(
                 self.checkpoint_address,
                 self._file_meta(X.shape[1], Y.shape[1], output_1d),
-                normalisation,
+                self._normalisation(),
                 self.links_maximum_number,
             )
         history: list[dict] = []
@@ -335,8 +332,6 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
 
         self.n_outputs_ = Y.shape[1]
         self._output_1d = output_1d
-        self.input_shift_, self.input_scale_ = in_shift, in_scale
-        self.output_shift_, self.output_scale_ = out_shift, out_scale
         self.layer_sizes_ = tuple(network.layer_sizes)
         self.link_masks_ = network.masks
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)

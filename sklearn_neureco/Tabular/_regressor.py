@@ -182,13 +182,18 @@ class Regressor:
         ``(n_samples, n_outputs)``."""
         model = self._fitted()
         dy = model.forward_derivative(w, dw, x, dx)
-        model.set_weights(w if w is not None else model.get_weights())
+        self._adopt(w)
         return _as_2d(dy)
 
     def gradient(self, w, x, py):
         """``(pw, px)`` for the output perturbation ``py``, at ``w`` (which becomes the
         model's weights): ``(n_weights, 1)`` and ``(n_samples, n_inputs)``."""
-        model = self._fitted()
-        pw, px = model.gradient(w, x, py)
-        model.set_weights(w if w is not None else model.get_weights())
+        pw, px = self._fitted().gradient(w, x, py)
+        self._adopt(w)
         return pw, px
+
+    def _adopt(self, w) -> None:
+        """Leave the model's weights at ``w``, as the reference's derivatives do (``None``
+        means the current weights: nothing to do)."""
+        if w is not None:
+            self.model.set_weights(w)
