@@ -15,8 +15,9 @@ The search works in normalised space on a training/validation split:
    and keeps the weights of the stage with the best validation error.
 4. Candidates are compared by an information criterion on the validation data
    (:meth:`Builder.score`, AIC): a larger network is preferred only if its validation error
-   is lower by more than its extra weights cost, so the chosen network is the smallest
-   whose validation error is within that (size-dependent) tolerance of the best. Its
+   is lower by more than its extra weights cost (each must cut the validation MSE by 2/n,
+   at most 2 %), so the chosen network is the smallest whose validation error is within
+   that (size-dependent) tolerance of the best. Its
    weakest links are then pruned while the criterion does not get worse (and while the
    network is above ``links_maximum_number``); inputs left without links are disconnected.
 """
@@ -33,8 +34,12 @@ import numpy as np
 from ._network import Network, dense_masks
 from ._optimize import LeastSquaresProblem, train
 
-# Price of one weight in the information criterion that compares networks (AIC: 2).
+# Price of one weight in the information criterion that compares networks (AIC: 2), and the
+# least number of validation values it is spread over: on small validation sets AIC would
+# ask every weight to cut the validation MSE by 2/n (10 % with 20 values), which throws away
+# the right model for a near-linear one; the cap asks at most 2 % of it per weight.
 WEIGHT_PENALTY = 2.0
+MIN_PRICED_VALUES = 100
 # Validation MSEs (of outputs normalised to about 1) below this are rounding noise: fits
 # that good count as exact, and the smallest of them wins.
 EXACT_MSE = (1e3 * np.finfo(np.float64).eps) ** 2
@@ -443,10 +448,18 @@ class Builder:
         """Akaike's information criterion on the validation data (lower is better):
         ``n ln(validation MSE) + 2 n_weights``, with ``n`` the effective number of
         validation values. A network with ``k`` more weights must lower the validation MSE
-        by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself."""
+        by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself.
+        Below ``MIN_PRICED_VALUES`` values, the price of a weight is that of
+        ``MIN_PRICED_VALUES`` values."""
         n = self.n_effective
         error = max(cand.valid_error, EXACT_MSE)
-        return n * np.log(error) + WEIGHT_PENALTY * cand.network.n_weights
+        # n / priced is exactly 1 from MIN_PRICED_VALUES values on: plain AIC
+        price = WEIGHT_PENALTY * (n / self._priced_values)
+        return n * np.log(error) + price * cand.network.n_weights
+
+    @property
+    def _priced_values(self) -> float:
+        return max(self.n_effective, MIN_PRICED_VALUES)
 
     def _hopeless(self, network: Network, best: Candidate) -> bool:
         """Whether ``network`` would have to cut the best validation MSE more than
@@ -459,7 +472,7 @@ class Builder:
         if self.train_problem.y.size * network.n_weights**2 < CHEAP_FLOPS:
             return False
         extra = network.n_weights - best.network.n_weights
-        return WEIGHT_PENALTY * extra / self.n_effective > -np.log(MIN_REQUIRED_FACTOR)
+        return WEIGHT_PENALTY * extra / self._priced_values > -np.log(MIN_REQUIRED_FACTOR)
 
     def _better(self, cand: Candidate, than: Candidate) -> bool:
         return self.score(cand) < self.score(than)
