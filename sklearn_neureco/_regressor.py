@@ -66,9 +66,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         Let the build remove inputs that do not help.
     links_maximum_number : int, default=0
         Upper bound on the number of weights (biases count); 0 means no bound. The build
-        grows networks up to twice this size and prunes the chosen one down to it (or
-        keeps the best network grown within it, if that is better); a warning says when
-        even the smallest network exceeds it.
+        grows networks up to twice this size, prunes the three best-scoring ones and the
+        best one grown within the limit down to it, and keeps the best result; a warning
+        says when even the smallest network exceeds it.
     checkpoint_address : str or path-like, default=None
         File where the build writes the candidate models as it goes.
     n_init : int, default=1

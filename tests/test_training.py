@@ -142,13 +142,15 @@ def test_history_and_verbose(smooth_data, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_links_maximum_number_is_respected_and_used(smooth_data, rng):
+@pytest.mark.parametrize("seed", range(12))
+def test_links_maximum_number_is_respected_and_used(smooth_data, seed):
     X, y = smooth_data
-    model = NeurEcoRegressor(random_state=0, links_maximum_number=20).fit(X, y)
+    model = NeurEcoRegressor(random_state=seed, links_maximum_number=20).fit(X, y)
     assert model.n_weights_ <= 20
     # grown past the limit and pruned back: stopping growth at the limit left a (3, 2, 1)
-    # network of 9 weights with an RMSE of 0.17
-    X_test = rng.uniform(-1, 1, size=(500, 3))
+    # network of 9 weights with an RMSE of 0.17; pruning only the best-scoring network
+    # over the limit broke it on seeds 4, 6 and 10 (RMSE 0.17)
+    X_test = np.random.default_rng(5).uniform(-1, 1, size=(500, 3))
     assert rmse(model.predict(X_test), smooth_function(X_test)) < 2e-2
     assert model.n_weights_ > 12
 
