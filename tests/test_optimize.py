@@ -1,0 +1,48 @@
+"""The optimisers on their own: Levenberg-Marquardt's damping and its stopping rules."""
+
+import numpy as np
+import pytest
+
+from sklearn_neureco._network import Network, dense_masks
+from sklearn_neureco._optimize import LeastSquaresProblem, levenberg_marquardt
+
+
+def _teacher_problem(rng, squeeze: float):
+    """A (3, 4, 1) network fitting another one; input 2 multiplied by ``squeeze`` (its
+    links' weights divided by it, so the problem is the same one in other units)."""
+    sizes = (3, 4, 1)
+    network = Network(sizes, dense_masks(sizes))
+    x = rng.uniform(-1, 1, size=(200, 3)) * [1.0, 1.0, 0.5]
+    y = network.forward(rng.normal(size=network.n_weights), x)
+    w0 = rng.normal(size=network.n_weights)
+    units = np.ones(network.n_weights)
+    for _, s, mask, idx, off in network.blocks():
+        if s == 0:
+            units[off : off + idx.size] = np.where(
+                np.unravel_index(idx, mask.shape)[1] == 2, 1 / squeeze, 1
+            )
+    problem = LeastSquaresProblem(network, x * [1.0, 1.0, squeeze], y, np.full(200, 1 / 200))
+    return problem, w0 * units, units
+
+
+@pytest.mark.parametrize("squeeze", [1e-2, 1e-4])
+def test_levenberg_marquardt_does_not_depend_on_an_inputs_units(squeeze):
+    # inputs normalised by their extremes can have bulks of very different spreads; LM
+    # damped every weight alike and crawled along the links of the squeezed inputs
+    plain, w_plain, _ = _teacher_problem(np.random.default_rng(0), 1.0)
+    squeezed, w_squeezed, units = _teacher_problem(np.random.default_rng(0), squeeze)
+    a = levenberg_marquardt(plain, w_plain, max_iter=50, ftol=0.0)
+    b = levenberg_marquardt(squeezed, w_squeezed, max_iter=50, ftol=0.0)
+    assert a.loss < 1e-3 * plain.loss(w_plain)
+    assert b.loss == pytest.approx(a.loss, rel=1e-3)
+    np.testing.assert_allclose(b.w / units, a.w, rtol=1e-3, atol=1e-6)
+
+
+def test_damping_is_relative_input_variance_on_input_links():
+    problem, _, _ = _teacher_problem(np.random.default_rng(1), 0.1)
+    damping = problem.damping_diagonal()
+    variance = problem.x.var(axis=0)
+    relative = variance / variance.max()
+    W, b = problem.network.unpack(damping)
+    np.testing.assert_allclose(W[1, 0], np.broadcast_to(relative, (4, 3)))
+    assert np.all(W[2, 1] == 1) and np.all(b[1] == 1) and np.all(b[2] == 1)
