@@ -17,9 +17,9 @@ The search works in normalised space on a training/validation split:
    (:meth:`Builder.score`, AIC): a larger network is preferred only if its validation error
    is lower by more than its extra weights cost (each must cut the validation MSE by 2/n,
    at most 2 %), so the chosen network is the smallest whose validation error is within
-   that (size-dependent) tolerance of the best. Its
-   weakest links are then pruned while the criterion does not get worse (and while the
-   network is above ``links_maximum_number``); inputs left without links are disconnected.
+   that (size-dependent) tolerance of the best. Its weakest links are then pruned while
+   the criterion does not get worse (and while the network is above
+   ``links_maximum_number``); inputs left without links are disconnected.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The optimisers on their own: Levenberg-Marquardt's damping and its stopping rules."""
+"""The optimisers on their own: Levenberg-Marquardt's damping."""
 
 import numpy as np
 import pytest
@@ -39,10 +39,16 @@ def test_levenberg_marquardt_does_not_depend_on_an_inputs_units(squeeze):
 
 
 def test_damping_is_relative_input_variance_on_input_links():
-    problem, _, _ = _teacher_problem(np.random.default_rng(1), 0.1)
+    rng = np.random.default_rng(1)
+    problem, _, _ = _teacher_problem(rng, 0.1)
+    # the variance is the sample-weighted one, over the rows the problem trains on
+    problem.sample_weight = rng.uniform(0, 2, size=200)
+    problem.sample_weight /= problem.sample_weight.sum()
     damping = problem.damping_diagonal()
-    variance = problem.x.var(axis=0)
+    mean = problem.sample_weight @ problem.x
+    variance = problem.sample_weight @ (problem.x - mean) ** 2
     relative = variance / variance.max()
+    assert relative.min() < 0.1
     W, b = problem.network.unpack(damping)
     np.testing.assert_allclose(W[1, 0], np.broadcast_to(relative, (4, 3)))
     assert np.all(W[2, 1] == 1) and np.all(b[1] == 1) and np.all(b[2] == 1)
