@@ -50,7 +50,7 @@ MIN_REQUIRED_FACTOR = 0.1
 CHEAP_FLOPS = 1e8
 # With links_maximum_number, growth goes on up to GROW_OVER_LIMIT times the limit and the
 # chosen network is pruned down to it, removing at most LIMIT_STEP of its links per round
-# (benchmarks/link_limit.py: 1.6 to 54 times lower test RMSE than stopping growth at the
+# (benchmarks/link_limit.py: 1.4 to 53 times lower test RMSE than stopping growth at the
 # limit; with --grow-over-limit 4, worse than twice on most).
 GROW_OVER_LIMIT = 2.0
 LIMIT_STEP = 0.25
