@@ -127,9 +127,10 @@ class LeastSquaresProblem:
         relative to the most spread input's; other weights by 1. Inputs normalised by their
         extreme values can have bulks of very different spreads (an outlier squeezes the
         rest), and damping all weights alike then all but freezes the links of the squeezed
-        inputs. With this damping, LM takes the same steps whatever an input's units (but
-        for the weight penalty, which is not unit-free): on diamonds in
-        ``benchmarks/accuracy.py``, train RMSE 0.102 -> 0.095, median of 4 seeds.
+        inputs. With this damping, LM takes the same steps whatever the units of an input
+        other than the widest (whose spread sets the scale), but for the weight penalty,
+        which is not unit-free. On diamonds in ``benchmarks/accuracy.py``: train RMSE
+        0.102 -> 0.095, median of 4 seeds.
         """
         damping = np.ones(self.network.n_weights)
         mean = self.sample_weight @ self.x
