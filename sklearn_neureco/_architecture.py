@@ -104,6 +104,11 @@ def _space_filling_order(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.argsort(code, kind="stable")
 
 
+def within_limit(n_weights: int, max_links: int, factor: float = 1.0) -> bool:
+    """Whether ``n_weights`` respects ``factor`` times ``links_maximum_number`` (0: none)."""
+    return not max_links or n_weights <= factor * max_links
+
+
 def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator):
     """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
 
@@ -367,11 +372,11 @@ class Builder:
         b[layer][rows] = -centre[pick] / spread[pick]
         if feeds_outputs:
             u = sum(h[s] @ W[layer, s][rows].T for s in sources) + b[layer][rows]
-            t, sw = np.tanh(u), np.sqrt(problem.sample_weight)[:, None]
+            t, root_w = np.tanh(u), np.sqrt(problem.sample_weight)[:, None]
             residual = problem.y - h[-1]
-            gram = (t * sw).T @ (t * sw)
+            gram = (t * root_w).T @ (t * root_w)
             ridge = 1e-8 * np.trace(gram) / m + 1e-12
-            coef = np.linalg.solve(gram + ridge * np.eye(m), (t * sw).T @ (residual * sw))
+            coef = np.linalg.solve(gram + ridge * np.eye(m), (t * root_w).T @ (residual * root_w))
             W[last, layer][:, rows] = coef.T
         return network.pack(W, b)
 
@@ -381,7 +386,7 @@ class Builder:
         self._record(Candidate(network, w, beta, train_err, valid_err), "final", seconds, n_iter)
 
     def _within_limit(self, network: Network, factor: float = 1.0) -> bool:
-        return not self.max_links or network.n_weights <= factor * self.max_links
+        return within_limit(network.n_weights, self.max_links, factor)
 
     # ------------------------------------------------------------------ search
     def run(self, start: Candidate | None = None, freeze_structure: bool = False) -> Candidate:

@@ -311,6 +311,7 @@ def lbfgs(
         jac=True,
         method="L-BFGS-B",
         callback=callback,
+        # scipy's own ftol is per step; the callback's window rule above decides instead
         options={"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 30},
     )
     w, loss = watch.result(res.x, float(res.fun))

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._architecture import Builder, Candidate, split_validation
+from ._architecture import Builder, Candidate, split_validation, within_limit
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
@@ -75,8 +75,8 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         Number of builds, each drawing its own new neurons on the same validation split;
         the one whose chosen network scores best on the validation data is kept (a
         single build with ``freeze_structure``, which draws nothing). A build depends on
-        its draws (on smooth functions the test error of single builds spans up to a
-        factor of 100), and the validation error ranks builds as the test error does: more
+        its draws (on smooth functions the test error of single builds spans over a factor of
+        100), and the validation error mostly ranks builds as the test error does: more
         builds give a more accurate model, for ``n_init`` times the time.
     random_state : int, RandomState instance or None, default=None
         Seed of the validation split and of the initial weights of new neurons. The same
@@ -562,7 +562,7 @@ class _CheckpointWriter:
             }
         )
         best_rmse = self.models[self.best]["record"]["valid_rmse"]
-        allowed = not self.max_links or record["n_weights"] <= self.max_links
+        allowed = within_limit(record["n_weights"], self.max_links)
         if record["step"] == "final" or (allowed and record["valid_rmse"] < best_rmse):
             self.best = len(self.models) - 1
         write_container(

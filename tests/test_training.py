@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco._architecture import MIN_PRICED_VALUES, WEIGHT_PENALTY
 from tests._helpers import smooth_function
 
 
@@ -75,8 +76,10 @@ def test_several_builds_keep_the_best_on_validation(rng):
         return model.fit(X, y, X_val=X_val, y_val=y_val)
 
     def criterion(model):  # the one the build compares networks by (AIC on validation)
+        n = len(X_val)  # under MIN_PRICED_VALUES: a weight costs 2 n / MIN_PRICED_VALUES
+        price = WEIGHT_PENALTY * n / max(n, MIN_PRICED_VALUES)
         mse = np.mean((model.predict(X_val) - y_val) ** 2)
-        return len(X_val) * np.log(mse) + 2 * model.n_weights_
+        return n * np.log(mse) + price * model.n_weights_
 
     one, three = build(1), build(3)
     assert {entry["build"] for entry in three.history_} == {0, 1, 2}
