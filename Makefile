@@ -34,6 +34,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/derivatives.py
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/link_limit.py
+	$(BIN)/python benchmarks/search_cost.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache docs/_build docs/gen_modules docs/auto_examples
