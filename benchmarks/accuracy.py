@@ -1,6 +1,7 @@
 """Accuracy, size and build time of NeurEcoRegressor against scikit-learn's estimators.
 
-Run ``python benchmarks/accuracy.py [--skip-large] [--seeds 0,1,2,3] [--n-init 4]``.
+Run ``python benchmarks/accuracy.py [--skip-large] [--seeds 0,1,2,3] [--n-init 4]
+[--n-jobs 2]``.
 Everything runs in one process, on the same splits:
 
 * smooth engineering functions from the surrogate-modelling literature, 1,000 training
@@ -204,11 +205,11 @@ class Result:
     seconds: float
 
 
-def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1):
+def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1, n_jobs=None):
     makers = {"NeurEco": lambda seed: NeurEcoRegressor(random_state=seed)}
     if n_init > 1:
         makers[f"NeurEco x{n_init}"] = lambda seed: NeurEcoRegressor(
-            n_init=n_init, random_state=seed
+            n_init=n_init, n_jobs=n_jobs, random_state=seed
         )
     makers.update(peers)
     rows = {}
@@ -254,13 +255,19 @@ def main():
         help="also fit NeurEcoRegressor(n_init=N) on the smooth and real cases, reported "
         "beside the default (which the targets are about)",
     )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="n_jobs of the --n-init fits (processes running their builds at once)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"  {'case':<18}{'model':<12}{'seed':>5}{'test RMSE':>12}{'weights':>9}{'seconds':>9}")
     verdicts = []
     extras = []  # the n_init runs: (case, result, best peer RMSE, MLP-lbfgs result)
     for name, (X, y, Xt, yt) in smooth_cases().items():
-        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init)
+        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs)
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
         best_peer = min(r.rmse for r in rows.values())
@@ -281,7 +288,7 @@ def main():
             extras.append((name, more, best_peer, lbfgs))
     real, large = real_cases()
     for name, (X, y, Xt, yt) in real.items():
-        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init)
+        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs)
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
         best_peer = min(r.rmse for r in rows.values())
@@ -316,7 +323,10 @@ def main():
         ]
         print(f"  {name:<18}" + "; ".join(parts))
     if extras:
-        print(f"\nWith n_init={args.n_init} (medians; not what the targets are about):")
+        print(
+            f"\nWith n_init={args.n_init}, n_jobs={args.n_jobs} (medians; not what the "
+            "targets are about):"
+        )
         for name, more, best_peer, lbfgs in extras:
             print(
                 f"  {name:<18}RMSE ratio to best peer {more.rmse / best_peer:.3f} "

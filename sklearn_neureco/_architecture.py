@@ -316,8 +316,10 @@ class Builder:
         }
         self.history.append(entry)
         if self.log is not None:
+            # numbered within the build: builds run in parallel number their lines alike
+            position = sum(record["build"] == self.build for record in self.history)
             self.log(
-                f"[{len(self.history):3d}] build={self.build} {step:<8} "
+                f"[{position:3d}] build={self.build} {step:<8} "
                 f"sizes={entry['layer_sizes']} "
                 f"weights={entry['n_weights']} train_rmse={entry['train_rmse']:.3e} "
                 f"valid_rmse={entry['valid_rmse']:.3e} beta={entry['beta']:.0e} "

@@ -64,6 +64,17 @@ def _controller() -> ThreadpoolController:
     return _blas["controller"]
 
 
+def set_large_product_threads(threads: int) -> int:
+    """Set the BLAS threads of the large ``J^T J`` products (by default, the most BLAS
+    offers) and return the previous number. Builds running in parallel processes set 1:
+    the builds already occupy the processors (with 2 threads each, two builds in parallel
+    on 2 cores took longer than one after the other). The number changes the products'
+    rounding."""
+    _controller()
+    previous, _blas["threads"] = _blas["threads"], int(threads)
+    return previous
+
+
 def single_threaded_blas():
     """Context in which BLAS runs on one thread (training uses it; see ``_THREADED_FLOPS``)."""
     return _controller().limit(limits=1, user_api="blas")

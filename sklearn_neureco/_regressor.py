@@ -10,16 +10,23 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import Builder, Candidate, split_validation, within_limit
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
-from ._optimize import LeastSquaresProblem, single_threaded_blas, train
+from ._optimize import (
+    LeastSquaresProblem,
+    set_large_product_threads,
+    single_threaded_blas,
+    train,
+)
 from ._persistence import ModelFileError, read_container, write_container
 
 # Version of the pickled state layout; bump it when fitted attributes change meaning.
@@ -77,7 +84,17 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         single build with ``freeze_structure``, which draws nothing). A build depends on
         its draws (on smooth functions the test error of single builds spans over a factor of
         100), and the validation error mostly ranks builds as the test error does: more
-        builds give a more accurate model, for ``n_init`` times the time.
+        builds give a more accurate model, for ``n_init`` times the time (the processor
+        time: see ``n_jobs``).
+    n_jobs : int, default=None
+        Number of processes running the ``n_init`` builds at once (joblib's convention:
+        ``None`` is 1 unless in a :func:`joblib.parallel_config` context, -1 is all
+        processors). With several, the builds run in joblib's ``loky`` worker processes,
+        each on one thread, and the ``verbose`` lines and checkpoint writes come build by
+        build, as each build ends. The model is the same whatever their number, but can
+        differ from that of ``n_jobs=1`` in the last bits (and, through them, in a build's
+        path), since one build alone runs its large products on every BLAS thread, which
+        rounds differently.
     random_state : int, RandomState instance or None, default=None
         Seed of the validation split and of the initial weights of new neurons. The same
         seed and data give the same model, bit for bit on one machine.
@@ -140,6 +157,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         "links_maximum_number": [Interval(Integral, 0, None, closed="left")],
         "checkpoint_address": [str, os.PathLike, None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -160,6 +178,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         links_maximum_number=0,
         checkpoint_address=None,
         n_init=1,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -176,6 +195,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.links_maximum_number = links_maximum_number
         self.checkpoint_address = checkpoint_address
         self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -295,31 +315,50 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                 self.links_maximum_number,
             )
         history: list[dict] = []
-        chosen, builder = None, None
+        setup = {
+            "x": xn,
+            "y": yn,
+            "sample_weight": sample_weight,
+            "train_idx": train_idx,
+            "valid_idx": valid_idx,
+            "initial_beta_reg": self.initial_beta_reg,
+            "disconnect_inputs_if_possible": self.disconnect_inputs_if_possible,
+            "links_maximum_number": self.links_maximum_number,
+        }
         with single_threaded_blas():
             # every build shares the split (so their validation scores compare); the first
             # draws from rng itself, the others from independent child generators. A frozen
             # structure draws nothing: its builds would all be the same
             n_builds = 1 if freeze_structure else self.n_init
-            for build, build_rng in enumerate([rng, *rng.spawn(n_builds - 1)]):
-                candidate_builder = Builder(
-                    xn,
-                    yn,
-                    sample_weight,
-                    train_idx,
-                    valid_idx,
-                    initial_beta_reg=self.initial_beta_reg,
-                    disconnect_inputs_if_possible=self.disconnect_inputs_if_possible,
-                    links_maximum_number=self.links_maximum_number,
-                    rng=build_rng,
+            rngs = [rng, *rng.spawn(n_builds - 1)]
+            if n_builds > 1 and effective_n_jobs(self.n_jobs) > 1:
+                chosen, build = self._parallel_builds(
+                    setup, rngs, start, log=log, on_candidate=on_candidate, history=history
+                )
+                # records the final training in the chosen build's name
+                builder = Builder(
+                    **setup,
+                    rng=rngs[build],
                     log=log,
                     on_candidate=on_candidate,
                     history=history,
                     build=build,
                 )
-                candidate = candidate_builder.run(start, freeze_structure)
-                if chosen is None or candidate_builder.score(candidate) < builder.score(chosen):
-                    chosen, builder = candidate, candidate_builder
+            else:
+                chosen, chosen_score = None, np.inf
+                for build, build_rng in enumerate(rngs):
+                    candidate_builder = Builder(
+                        **setup,
+                        rng=build_rng,
+                        log=log,
+                        on_candidate=on_candidate,
+                        history=history,
+                        build=build,
+                    )
+                    candidate = candidate_builder.run(start, freeze_structure)
+                    score = candidate_builder.score(candidate)
+                    if chosen is None or score < chosen_score:
+                        chosen, builder, chosen_score = candidate, candidate_builder, score
             network, w, beta = chosen.network, chosen.w, chosen.beta
             if self.final_learning and valid_idx.size:
                 started = time.perf_counter()
@@ -338,6 +377,33 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.beta_reg_ = float(beta)
         self.history_ = history
         return self
+
+    def _parallel_builds(self, setup, rngs, start, *, log, on_candidate, history):
+        """Run the builds in ``n_jobs`` processes; return ``(chosen candidate, its build)``.
+
+        Each build's log lines, records, checkpoint candidates and warnings are replayed
+        here in build order as the builds end: the result, ``history_`` and the checkpoint
+        file are those of the same builds run one after the other on one thread.
+        """
+        jobs = (
+            delayed(_isolated_build)(setup, build_rng, build, start, on_candidate is not None)
+            for build, build_rng in enumerate(rngs)
+        )
+        chosen, chosen_build, chosen_score = None, 0, np.inf
+        # processes, whatever the joblib context: a build sets process-wide BLAS limits
+        results = Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator")(jobs)
+        for build, (candidate, score, records, lines, models, caught) in enumerate(results):
+            history.extend(records)
+            for line in lines if log is not None else []:
+                log(line)
+            for model, record in models:
+                on_candidate(model, record)
+            for message, category in caught:
+                # as Builder.run's own: at the caller of fit (here, _fit, its context, fit)
+                warnings.warn(message, category, stacklevel=5)
+            if chosen is None or score < chosen_score:
+                chosen, chosen_build, chosen_score = candidate, build, score
+        return chosen, chosen_build
 
     # ------------------------------------------------------------------ predict
     def predict(self, X) -> np.ndarray:
@@ -573,3 +639,31 @@ class _CheckpointWriter:
             kind="checkpoint",
             best=self.best,
         )
+
+
+def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool):
+    """One build, in a worker process and on one thread. What it would log, record,
+    checkpoint and warn is returned instead, for the parent to replay in build order."""
+    lines: list[str] = []
+    models: list[tuple[Candidate, dict]] = []
+
+    def keep(model, record):
+        models.append((model, record))
+
+    # the worker process may run other tasks after this one: leave its threads as found
+    threads = set_large_product_threads(1)
+    try:
+        with warnings.catch_warnings(record=True) as caught, single_threaded_blas():
+            warnings.simplefilter("always")
+            builder = Builder(
+                **setup,
+                rng=rng,
+                log=lines.append,
+                on_candidate=keep if keep_models else None,
+                build=build,
+            )
+            candidate = builder.run(start, False)
+    finally:
+        set_large_product_threads(threads)
+    raised = [(w.message, w.category) for w in caught]
+    return candidate, builder.score(candidate), builder.history, lines, models, raised

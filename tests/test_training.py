@@ -1,10 +1,13 @@
 """fit really trains: accuracy, determinism, sample weights, validation data, options."""
 
+import re
+
 import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
 from sklearn_neureco._architecture import MIN_PRICED_VALUES, WEIGHT_PENALTY
+from sklearn_neureco._optimize import set_large_product_threads
 from tests._helpers import smooth_function
 
 
@@ -91,6 +94,55 @@ def test_several_builds_keep_the_best_on_validation(rng):
     assert timeless(e for e in three.history_ if e["build"] == 0) == timeless(one.history_)
     assert criterion(three) <= criterion(one) + 1e-9
     assert np.array_equal(build(3).get_weights(), three.get_weights())
+
+
+def test_parallel_builds_replay_what_one_after_the_other_gives(rng, tmp_path, capsys):
+    # parallel builds run on one thread each: with large products on one thread here too,
+    # the builds run one after the other must give the very same bits
+    previous = set_large_product_threads(1)
+    try:
+        _compare_parallel_and_serial_builds(rng, tmp_path, capsys)
+    finally:
+        set_large_product_threads(previous)
+
+
+def _compare_parallel_and_serial_builds(rng, tmp_path, capsys):
+    X = rng.uniform(-1, 1, size=(200, 3))
+    y = smooth_function(X)
+
+    def build(n_jobs):
+        path = tmp_path / f"checkpoint-{n_jobs}.nrc"
+        model = NeurEcoRegressor(
+            random_state=5, n_init=3, n_jobs=n_jobs, verbose=1, checkpoint_address=path
+        ).fit(X, y)
+        lines = [re.sub(r"time=\S+", "", line) for line in capsys.readouterr().err.splitlines()]
+        stored = [NeurEcoRegressor.load(path, model_number=k) for k in range(len(lines))]
+        return model, lines, [m.get_weights() for m in stored], NeurEcoRegressor.load(path)
+
+    def timeless(history):
+        return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
+
+    serial, serial_lines, serial_stored, serial_best = build(1)
+    for n_jobs in (2, 3):
+        model, lines, stored, best = build(n_jobs)
+        assert np.array_equal(model.weights_, serial.weights_)
+        assert timeless(model.history_) == timeless(serial.history_)
+        assert [e["build"] for e in model.history_][:-1] == sorted(
+            e["build"] for e in model.history_[:-1]
+        )
+        assert lines == serial_lines and len(lines) == len(model.history_)
+        assert all(np.array_equal(a, b) for a, b in zip(stored, serial_stored, strict=True))
+        assert np.array_equal(best.weights_, serial_best.weights_)
+
+
+def test_parallel_builds_warn_at_the_caller():
+    X = np.random.default_rng(0).uniform(-1, 1, size=(100, 3))
+    model = NeurEcoRegressor(
+        random_state=0, links_maximum_number=2, disconnect_inputs_if_possible=False, n_init=2
+    )
+    with pytest.warns(UserWarning, match="links_maximum_number=2 cannot be reached") as record:
+        model.set_params(n_jobs=2).fit(X, smooth_function(X))
+    assert len(record) == 2 and {r.filename for r in record} == {__file__}
 
 
 def test_sample_weight_is_honoured(rng):

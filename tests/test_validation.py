@@ -46,6 +46,8 @@ def assert_same_state(before, model):
         ({"final_learning": None}, "final_learning"),
         ({"n_init": 0}, "n_init"),
         ({"n_init": 1.5}, "n_init"),
+        ({"n_jobs": "two"}, "n_jobs"),
+        ({"n_jobs": 1.5}, "n_jobs"),
     ],
 )
 def test_bad_parameters_are_named(params, match, fitted):
