@@ -331,12 +331,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             # structure draws nothing: its builds would all be the same
             n_builds = 1 if freeze_structure else self.n_init
             rngs = [rng, *rng.spawn(n_builds - 1)]
-            if n_builds > 1 and effective_n_jobs(self.n_jobs) > 1:
-                chosen, build = self._parallel_builds(
-                    setup, rngs, start, log=log, on_candidate=on_candidate, history=history
-                )
-                # records the final training in the chosen build's name
-                builder = Builder(
+
+            def builder_of(build):
+                return Builder(
                     **setup,
                     rng=rngs[build],
                     log=log,
@@ -344,17 +341,16 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                     history=history,
                     build=build,
                 )
+
+            if n_builds > 1 and effective_n_jobs(self.n_jobs) > 1:
+                chosen, build = self._parallel_builds(
+                    setup, rngs, start, log=log, on_candidate=on_candidate, history=history
+                )
+                builder = builder_of(build)  # records the final training in its name
             else:
                 chosen, chosen_score = None, np.inf
-                for build, build_rng in enumerate(rngs):
-                    candidate_builder = Builder(
-                        **setup,
-                        rng=build_rng,
-                        log=log,
-                        on_candidate=on_candidate,
-                        history=history,
-                        build=build,
-                    )
+                for build in range(n_builds):
+                    candidate_builder = builder_of(build)
                     candidate = candidate_builder.run(start, freeze_structure)
                     score = candidate_builder.score(candidate)
                     if chosen is None or score < chosen_score:
