@@ -157,7 +157,12 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         "links_maximum_number": [Interval(Integral, 0, None, closed="left")],
         "checkpoint_address": [str, os.PathLike, None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
+        # joblib's convention: 0 has no meaning
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

@@ -48,6 +48,7 @@ def assert_same_state(before, model):
         ({"n_init": 1.5}, "n_init"),
         ({"n_jobs": "two"}, "n_jobs"),
         ({"n_jobs": 1.5}, "n_jobs"),
+        ({"n_jobs": 0}, "n_jobs"),
     ],
 )
 def test_bad_parameters_are_named(params, match, fitted):
