@@ -117,6 +117,8 @@ def _compare_parallel_and_serial_builds(rng, tmp_path, capsys):
         ).fit(X, y)
         lines = [re.sub(r"time=\S+", "", line) for line in capsys.readouterr().err.splitlines()]
         stored = [NeurEcoRegressor.load(path, model_number=k) for k in range(len(lines))]
+        with pytest.raises(ValueError, match="model_number"):  # and no more
+            NeurEcoRegressor.load(path, model_number=len(lines))
         return model, lines, [m.get_weights() for m in stored], NeurEcoRegressor.load(path)
 
     def timeless(history):
