@@ -70,6 +70,11 @@ def test_same_seed_same_model_bit_for_bit(smooth_data):
     assert np.array_equal(a.weights_, b.weights_)
 
 
+def timeless(history):
+    """Build records without their timings, which differ from run to run."""
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
+
+
 def test_several_builds_keep_the_best_on_validation(rng):
     X, X_val = rng.uniform(-1, 1, size=(150, 3)), rng.uniform(-1, 1, size=(75, 3))
     y, y_val = smooth_function(X), smooth_function(X_val)
@@ -88,9 +93,6 @@ def test_several_builds_keep_the_best_on_validation(rng):
     assert {entry["build"] for entry in three.history_} == {0, 1, 2}
 
     # the first build is the single build, so the best of three cannot score worse
-    def timeless(history):
-        return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
-
     assert timeless(e for e in three.history_ if e["build"] == 0) == timeless(one.history_)
     assert criterion(three) <= criterion(one) + 1e-9
     assert np.array_equal(build(3).get_weights(), three.get_weights())
@@ -120,9 +122,6 @@ def _compare_parallel_and_serial_builds(rng, tmp_path, capsys):
         with pytest.raises(ValueError, match="model_number"):  # and no more
             NeurEcoRegressor.load(path, model_number=len(lines))
         return model, lines, [m.get_weights() for m in stored], NeurEcoRegressor.load(path)
-
-    def timeless(history):
-        return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
 
     serial, serial_lines, serial_stored, serial_best = build(1)
     for n_jobs in (2, 3):
