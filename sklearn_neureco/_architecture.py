@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._input_selection import is_wide, screen_inputs
 from ._network import Network, dense_masks
 from ._optimize import LeastSquaresProblem, train
 
@@ -88,60 +89,23 @@ class Candidate:
     last_beta: float = 0.0  # where the candidate's regularisation path ended
 
 
-def _space_filling_order(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row order along a Morton (Z-order) curve through the inputs: rows close in the order
-    are close in the input space, so taking every k-th row samples the domain evenly."""
-    n, d = x.shape
-    bits = max(1, min(16, 63 // max(d, 1)))
-    lo, hi = x.min(axis=0), x.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    cells = np.minimum(((x - lo) / span * (1 << bits)).astype(np.int64), (1 << bits) - 1)
-    cells = cells[:, rng.permutation(d)]  # no input is favoured by the interleaving
-    code = np.zeros(n, dtype=np.int64)
-    for bit in range(bits - 1, -1, -1):
-        for j in range(d):
-            code = (code << 1) | ((cells[:, j] >> bit) & 1)
-    return np.argsort(code, kind="stable")
-
-
 def within_limit(n_weights: int, max_links: int, factor: float = 1.0) -> bool:
     """Whether ``n_weights`` respects ``factor`` times ``links_maximum_number`` (0: none)."""
     return not max_links or n_weights <= factor * max_links
 
 
-def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator):
-    """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
-
-    The rows holding a column's minimum or maximum always stay in training, so that the
-    training set spans the domain. The validation rows are spread over the domain, not
-    clumped: the other rows are ordered along a space-filling curve and every k-th one,
-    from a random start, is held out. Fewer than 4 rows: no validation set (the training
-    error then drives the search).
-    """
-    n = x.shape[0]
-    n_valid = int(round(n * valid_percentage / 100.0))
-    extremes = np.unique(np.concatenate([x.argmin(axis=0), x.argmax(axis=0)]))
-    candidates = np.setdiff1d(np.arange(n), extremes)
-    n_valid = min(n_valid, candidates.size, n - 2)
-    if n < 4 or n_valid < 1:
-        return np.arange(n), np.arange(0)
-    ordered = candidates[_space_filling_order(x[candidates], rng)]
-    step = candidates.size / n_valid
-    picks = np.floor(rng.uniform(0, step) + step * np.arange(n_valid)).astype(int)
-    valid = np.sort(ordered[np.minimum(picks, candidates.size - 1)])
-    return np.setdiff1d(np.arange(n), valid), valid
-
-
 def init_linear(network: Network, x, y, sample_weight) -> np.ndarray:
     """Weights of a network whose direct input-output links hold the weighted least-squares
-    linear fit, and whose hidden neurons are silent. Requires the (L+1, 0) block."""
+    linear fit on its connected inputs, and whose hidden neurons are silent. Requires the
+    (L+1, 0) block."""
     W, b = network.unpack(np.zeros(network.n_weights))
     last = network.n_layers
     sw = np.sqrt(sample_weight)[:, None]
-    design = np.hstack([x, np.ones((x.shape[0], 1))]) * sw
+    inputs = network.connected_inputs()
+    design = np.hstack([x[:, inputs], np.ones((x.shape[0], 1))]) * sw
     coef, *_ = np.linalg.lstsq(design, y * sw, rcond=None)
     if (last, 0) in W:
-        W[last, 0] = coef[:-1].T
+        W[last, 0][:, inputs] = coef[:-1].T
     b[last] = coef[-1]
     return network.pack(W, b)
 
@@ -160,19 +124,21 @@ def _embed(old: Network, w, new: Network, layer_map) -> np.ndarray:
 
 
 def widen(network: Network, w, layer: int, size: int):
-    """Give hidden ``layer`` ``size`` neurons; the new ones link like the existing ones.
+    """Give hidden ``layer`` ``size`` neurons; the new ones link like the existing ones,
+    but never to a disconnected input.
 
     The wider network computes the same function as ``(network, w)``.
     """
     sizes = list(network.layer_sizes)
     old = sizes[layer]
     sizes[layer] = size
+    connected = network.connected_inputs()
     masks = {}
     for (l, s), m in network.masks.items():
         grown = np.zeros((sizes[l], sizes[s]), dtype=bool)
         grown[: m.shape[0], : m.shape[1]] = m
         if l == layer:
-            grown[old:, :] = True
+            grown[old:, :] = connected if s == 0 else True
         if s == layer:
             grown[:, old:] = True
         masks[l, s] = grown
@@ -184,15 +150,19 @@ def widen(network: Network, w, layer: int, size: int):
 def deepen(network: Network, w, size: int):
     """Insert a hidden layer of ``size`` neurons just before the outputs.
 
-    It reads the previous last layer (the inputs, for a linear network) and feeds the
-    outputs; every existing link is kept, so the deeper network computes the same function.
+    It reads the previous last layer (the connected inputs, for a linear network) and
+    feeds the outputs; every existing link is kept, so the deeper network computes the same
+    function.
     """
     old_last = network.n_layers
     sizes = network.layer_sizes[:-1] + (size, network.n_outputs)
     layer_map = {l: l for l in range(old_last)}
     layer_map[old_last] = old_last + 1
     masks = {(layer_map[l], s): m for (l, s), m in network.masks.items()}
-    masks[old_last, old_last - 1] = np.ones((size, sizes[old_last - 1]), dtype=bool)
+    reads = np.ones((size, sizes[old_last - 1]), dtype=bool)
+    if old_last == 1:
+        reads[:, ~network.connected_inputs()] = False
+    masks[old_last, old_last - 1] = reads
     masks[old_last + 1, old_last] = np.ones((network.n_outputs, size), dtype=bool)
     deeper = Network(sizes, masks)
     return deeper, _embed(network, w, deeper, layer_map)
@@ -398,6 +368,10 @@ class Builder:
             n_in, n_out = self.x.shape[1], self.y.shape[1]
             linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
             problem = self.train_problem
+            if self.disconnect_inputs and is_wide(n_in, problem.x.shape[0]):
+                keep = self._screen_inputs()
+                if keep is not None:
+                    linear = Network((n_in, n_out), {(1, 0): np.tile(keep, (n_out, 1))})
             w0 = init_linear(linear, problem.x, problem.y, problem.sample_weight)
             best = self.fit_candidate(linear, w0, self.initial_beta_reg, "linear", init_beta=0.0)
         else:
@@ -466,11 +440,22 @@ class Builder:
         by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself.
         Below ``MIN_PRICED_VALUES`` values, the price of a weight is that of
         ``MIN_PRICED_VALUES`` values."""
+        return self.criterion(cand.valid_error, cand.network.n_weights)
+
+    def criterion(self, valid_error: float, n_weights: int) -> float:
+        """:meth:`score` of a model with this validation MSE and number of weights."""
         n = self.n_effective
-        error = max(cand.valid_error, EXACT_MSE)
+        error = max(valid_error, EXACT_MSE)
         # n / priced is exactly 1 from MIN_PRICED_VALUES values on: plain AIC
         price = WEIGHT_PENALTY * (n / self._priced_values)
-        return n * np.log(error) + price * cand.network.n_weights
+        return n * np.log(error) + price * n_weights
+
+    def _screen_inputs(self) -> np.ndarray | None:
+        """The inputs worth connecting, for wide data (see :mod:`._input_selection`)."""
+        t, v = self.train_problem, self.valid_problem
+        return screen_inputs(
+            (t.x, t.y, t.sample_weight), (v.x, v.y, v.sample_weight), self.criterion
+        )
 
     @property
     def _priced_values(self) -> float:

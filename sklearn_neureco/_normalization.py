@@ -18,7 +18,7 @@ _AUTO_MEAN_TOLERANCE = 0.5
 
 
 def fit_normalization(
-    a: np.ndarray, shifting: str, scaling: str, per_feature: bool
+    a: np.ndarray, shifting: str, scaling: str, per_feature: bool, sample_weight=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compute one ``(shift, scale)`` pair per column of ``a`` (shape ``(n, m)``).
 
@@ -35,6 +35,9 @@ def fit_normalization(
     per_feature : bool
         One pair per column, or one pair shared by all columns (then computed over all
         values together and repeated).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Positive row weights for the mean and the standard deviation (a row of weight 2
+        counts as that row twice); ``None``: equal weights.
 
     Returns
     -------
@@ -45,8 +48,19 @@ def fit_normalization(
     a = np.asarray(a, dtype=np.float64)
     n_cols = a.shape[1]
     values = a if per_feature else a.reshape(-1, 1)
+    weights = None
+    if sample_weight is not None and np.ptp(sample_weight) > 0:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        weights = weights if per_feature else np.repeat(weights, n_cols)
     lo, hi = values.min(axis=0), values.max(axis=0)
-    mean, std = values.mean(axis=0), values.std(axis=0)
+    # statistics of the values divided by a power of two near their magnitude: exact, and
+    # free of overflow (values near 1e300) and underflow (near 1e-300), so that the
+    # normalised data do not depend on the data's unit
+    _, exponent = np.frexp(np.maximum(np.abs(lo), np.abs(hi)))
+    unit = np.ldexp(1.0, exponent - 1)
+    mean = np.average(values / unit, axis=0, weights=weights)
+    std = np.sqrt(np.average((values / unit - mean) ** 2, axis=0, weights=weights)) * unit
+    mean = mean * unit
 
     if shifting == "none":
         shift = np.zeros_like(mean)

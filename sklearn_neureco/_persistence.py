@@ -1,78 +1,193 @@
 """Model files and checkpoints that load without running code and never half-exist.
 
-File format (version 1)
+File format (version 2)
 -----------------------
 ::
 
     magic      12 bytes  b"\\x89NEURECO\\r\\n\\x1a\\n"
     version     2 bytes  unsigned, little-endian
+    flags       2 bytes  unsigned, little-endian; bit 0: an authentication tag follows
     length      8 bytes  unsigned, little-endian: size of the payload
-    payload    length    a zip of .npy arrays (numpy.savez), read with allow_pickle=False
-    digest     32 bytes  SHA-256 of everything above
+    payload    length    an uncompressed zip of .npy arrays (numpy.savez)
+    checksum   32 bytes  SHA-256 of everything above
+    tag        32 bytes  only with flag bit 0: HMAC-SHA256 of everything above, keyed
 
-The digest covers the whole file, so any truncation or damaged byte is detected before
-anything is parsed, and the payload is read with ``allow_pickle=False``, so loading
-executes nothing from the file. The payload holds:
+Version 1 files (no ``flags`` field, never a tag) are still read.
+
+The *checksum* detects damage (truncation, a flipped byte) before anything is parsed. It
+proves nothing about who wrote the file: anyone can edit a file and recompute it. The
+optional *tag* does: a file saved with ``key=`` carries an HMAC-SHA256 of its content, and
+a load given the same ``key`` refuses any file whose tag is missing or wrong. A load
+without ``key`` checks the checksum only.
+
+Whoever wrote it, a file is read as untrusted data. The header is checked before the rest
+is read; only regular files are opened; the payload's members must be stored (not
+compressed), named as this format defines and shaped as the declared network needs; arrays
+are parsed from their ``.npy`` headers by hand (never ``pickle``, never an allocation sized
+by a header alone), so what a file can make the loader allocate is bounded by its own size.
+Every value is then checked (finite weights, positive scales, masks that fit the layers,
+parameters of the right types); anything malformed raises :class:`ModelFileError`.
+
+The payload holds:
 
 * ``meta``: UTF-8 JSON (as a ``uint8`` array) with ``format`` (``"sklearn-neureco"``),
   ``library_version``, ``kind`` (``"model"`` or ``"checkpoint"``), ``estimator``
   (constructor parameters, ``n_features_in``, ``feature_names``, ``n_outputs``,
   ``output_1d``, and for a model its build ``history``), ``models`` (one entry per stored
   network: ``layer_sizes``, ``links``, ``beta_reg``, ``record``) and ``best`` (index of
-  the model loaded by default);
+  the model loaded by default). No file carries a path: ``checkpoint_address`` is never
+  stored, so nothing in a file can direct where the package writes;
 * ``input_shift``, ``input_scale``, ``output_shift``, ``output_scale``: the normalisation;
 * ``m{k}.weights`` and ``m{k}.mask.{l}.{s}`` for each stored network ``k``.
 
 A *checkpoint* is the same container holding the sequence of candidate networks of a build,
 in order. Every write goes to a temporary file in the target folder, is flushed to disk
 (``fsync``) and then atomically renamed over the target, so a crash or a kill at any
-moment leaves either the previous file or the new one, never a broken one.
+moment leaves either the previous file or the new one, never a broken one. A target that
+exists and is not a regular file (a folder, a device such as ``/dev/null``, a FIFO) is
+refused untouched. A target that is a symbolic link to a regular file is replaced by the
+new file (the link itself, not the file it pointed to).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
+import math
 import os
+import re
+import stat
 import struct
 import tempfile
 import zipfile
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
 FORMAT = "sklearn-neureco"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"\x89NEURECO\r\n\x1a\n"
-_HEADER = struct.Struct("<HQ")  # version, payload length
+_VERSION = struct.Struct("<H")
+_HEADER_V1 = struct.Struct("<Q")  # payload length
+_HEADER_V2 = struct.Struct("<HQ")  # flags, payload length
+_FLAG_TAGGED = 1
 _DIGEST_SIZE = 32
 _NORMALISATION = ("input_shift", "input_scale", "output_shift", "output_scale")
+# Weight layers a stored network may have: the build makes at most 3 (two hidden layers);
+# the margin is for estimators of the family with deeper networks.
+MAX_WEIGHT_LAYERS = 16
+# Temporary files of a save: ".{target}.{pid}.{random}.neureco.tmp" beside the target.
+_TMP_SUFFIX = ".neureco.tmp"
 
 
 class ModelFileError(ValueError):
-    """A file is not a valid sklearn-neureco model file (corrupt, truncated, foreign)."""
+    """A file is not a valid sklearn-neureco model file (corrupt, truncated, foreign,
+    malformed, or not authenticated by the key given)."""
 
 
+# --------------------------------------------------------------------------- writing
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def as_path(path, what: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path`; ``TypeError`` if it is not a str or
+    path-like, ``ValueError`` if it is empty."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{what} must be a str or path-like, got {type(path).__name__}")
+    if os.fspath(path) in ("", b""):
+        raise ValueError(f"{what} must not be empty")
+    return Path(path)
+
+
+def check_target(path, what: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path`, if a file may be (re)written there.
+
+    Raises ``TypeError`` for a value that is not a path, and ``ValueError`` for an empty
+    path or one that exists and is not a regular file (or a link to one): replacing a
+    folder, a device or a FIFO with a model file would destroy it.
+    """
+    path = as_path(path, what)
+    try:
+        mode = path.stat().st_mode  # follows links: a link to a regular file is fine
+    except FileNotFoundError:
+        return path  # nothing there (or a dangling link): a new file
+    except NotADirectoryError as exc:
+        raise ValueError(f"{what} {str(path)!r} cannot be created: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise ValueError(
+            f"{what} {str(path)!r} exists and is {_file_type(mode)}, not a regular file: "
+            "refusing to replace it"
+        )
+    return path
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove temporary files that earlier saves to ``path`` left when they were killed
+    (named by this module, made by a process that no longer runs)."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[^.]+" + re.escape(_TMP_SUFFIX))
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _process_exists(pid):
+            continue  # a save under way in this or another live process
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating missing folders.
 
     On any failure the temporary file is removed and a previous ``path`` is left intact.
+    A replaced file's permission bits are kept (never setuid, setgid or sticky bits).
     """
-    path = Path(path)
+    path = check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_orphans(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=_TMP_SUFFIX, dir=path.parent
+    )
     try:
         # mkstemp makes the file private (0600): give it the mode an ordinary write would,
-        # or keep the mode of the file it replaces
+        # or the permission bits of the file it replaces
         try:
-            mode = path.stat().st_mode & 0o7777
+            mode = path.stat().st_mode & 0o777
         except FileNotFoundError:
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
@@ -80,6 +195,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        check_target(path)  # it may have become a device or a folder meanwhile
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -99,61 +215,42 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def encode(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """Serialise a container (see the module docstring) to bytes."""
+def _key_bytes(key) -> bytes | None:
+    if key is None:
+        return None
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, bytes | bytearray):
+        raise TypeError(f"key must be bytes or str, got {type(key).__name__}")
+    if not key:
+        raise ValueError("key must not be empty")
+    return bytes(key)
+
+
+def encode(meta: dict, arrays: dict[str, np.ndarray], *, key=None) -> bytes:
+    """Serialise a container (see the module docstring) to bytes, with an authentication
+    tag when ``key`` is given."""
+    key = _key_bytes(key)
     meta = {"format": FORMAT, **meta}
     payload = {name: np.asarray(arr) for name, arr in arrays.items()}
     for name, arr in payload.items():
         if arr.dtype == object:
             raise TypeError(f"array {name!r} has dtype object and cannot be stored")
-    meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
+    meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
     payload["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **payload)
-    body = MAGIC + _HEADER.pack(FORMAT_VERSION, buffer.tell()) + buffer.getvalue()
-    return body + hashlib.sha256(body).digest()
-
-
-def decode(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read and verify a container; raise :class:`ModelFileError` if it is not valid."""
-    path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder, not a model file")
-    data = path.read_bytes()
-    if not data.startswith(MAGIC):
-        raise ModelFileError(
-            f"{path} is not a sklearn-neureco model file (wrong signature; a pickle or "
-            "another format is never loaded)"
-        )
-    start = len(MAGIC) + _HEADER.size
-    if len(data) < start + _DIGEST_SIZE:
-        raise ModelFileError(f"{path} is truncated")
-    version, length = _HEADER.unpack_from(data, len(MAGIC))
-    if len(data) != start + length + _DIGEST_SIZE:
-        raise ModelFileError(
-            f"{path} is truncated or padded: {len(data)} bytes, expected "
-            f"{start + length + _DIGEST_SIZE}"
-        )
-    if hashlib.sha256(data[: start + length]).digest() != data[start + length :]:
-        raise ModelFileError(f"{path} fails its checksum: the file was modified or damaged")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} has format version {version}; this sklearn-neureco reads up to "
-            f"{FORMAT_VERSION}: upgrade the package"
-        )
-    try:
-        with np.load(io.BytesIO(data[start : start + length]), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{path} has an unreadable payload: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a sklearn-neureco model file")
-    return meta, arrays
+    flags = _FLAG_TAGGED if key is not None else 0
+    body = MAGIC + _VERSION.pack(FORMAT_VERSION) + _HEADER_V2.pack(flags, buffer.tell())
+    body += buffer.getvalue()
+    body += hashlib.sha256(body).digest()
+    if key is not None:
+        body += hmac.new(key, body, hashlib.sha256).digest()
+    return body
 
 
 def write_container(
-    path, estimator_meta: dict, normalisation: dict, models: list, *, kind: str, best: int
+    path, estimator_meta: dict, normalisation: dict, models: list, *, kind: str, best: int, key=None
 ) -> None:
     """Write a container of ``models`` (dicts with ``network``, ``w``, ``beta_reg``,
     ``record``) sharing one normalisation, atomically."""
@@ -181,26 +278,274 @@ def write_container(
         "models": entries,
         "best": int(best),
     }
-    atomic_write_bytes(Path(path), encode(meta, arrays))
+    atomic_write_bytes(path, encode(meta, arrays, key=key))
 
 
-def read_container(path, model_number: int | None = None):
+# --------------------------------------------------------------------------- reading
+def _read_regular_file(path: Path) -> tuple[bytes, int, int]:
+    """``(bytes, format version, flags)`` of ``path``, a regular file whose header is
+    checked before the rest is read, and whose size is what its header declares."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ModelFileError(f"{path} is {_file_type(info.st_mode)}, not a model file")
+    size = info.st_size
+    with os.fdopen(fd, "rb") as handle:
+        head = handle.read(len(MAGIC) + _VERSION.size)
+        if not head.startswith(MAGIC) and not MAGIC.startswith(head):
+            raise ModelFileError(
+                f"{path} is not a sklearn-neureco model file (wrong signature; a pickle or "
+                "another format is never loaded)"
+            )
+        if len(head) < len(MAGIC) + _VERSION.size:
+            raise ModelFileError(f"{path} is truncated")
+        (version,) = _VERSION.unpack_from(head, len(MAGIC))
+        if version > FORMAT_VERSION or version < 1:
+            raise ModelFileError(
+                f"{path} has format version {version}; this sklearn-neureco reads 1 to "
+                f"{FORMAT_VERSION}: upgrade the package"
+            )
+        header = _HEADER_V1 if version == 1 else _HEADER_V2
+        rest = handle.read(header.size)
+        if len(rest) < header.size:
+            raise ModelFileError(f"{path} is truncated")
+        flags, length = (0, *header.unpack(rest)) if version == 1 else header.unpack(rest)
+        if flags & ~_FLAG_TAGGED:
+            raise ModelFileError(f"{path} has unknown header flags {flags:#x}")
+        tag_size = _DIGEST_SIZE if flags & _FLAG_TAGGED else 0
+        expected = len(head) + header.size + length + _DIGEST_SIZE + tag_size
+        if size != expected:
+            raise ModelFileError(
+                f"{path} is truncated or padded: {size} bytes, its header declares {expected}"
+            )
+        data = head + rest + handle.read(size - len(head) - header.size)
+    if len(data) != expected:
+        raise ModelFileError(f"{path} changed while it was read")
+    return data, version, flags
+
+
+def decode(path, *, key=None) -> tuple[dict, zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
+    """Read and verify a container's bytes: the checksum, and with ``key`` the tag.
+
+    Returns ``(meta, archive, members)``: the parsed JSON, the payload's zip and its
+    members by array name, none of them read yet. Raises :class:`ModelFileError` for
+    anything that is not a valid container.
+    """
+    path = Path(path)
+    key = _key_bytes(key)
+    data, version, flags = _read_regular_file(path)
+    tagged = bool(flags & _FLAG_TAGGED)
+    end = len(data) - (_DIGEST_SIZE if tagged else 0)
+    checksum_at = end - _DIGEST_SIZE
+    if not hmac.compare_digest(hashlib.sha256(data[:checksum_at]).digest(), data[checksum_at:end]):
+        raise ModelFileError(f"{path} fails its checksum: the file was modified or damaged")
+    if key is not None:
+        if not tagged:
+            raise ModelFileError(
+                f"{path} carries no authentication tag: it was not saved with a key"
+            )
+        if not hmac.compare_digest(hmac.new(key, data[:end], hashlib.sha256).digest(), data[end:]):
+            raise ModelFileError(
+                f"{path} fails authentication: it was not saved with this key, or was "
+                "modified since"
+            )
+    payload_at = len(MAGIC) + _VERSION.size + (_HEADER_V1 if version == 1 else _HEADER_V2).size
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data[payload_at:checksum_at]))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        raise ModelFileError(f"{path} has an unreadable payload: {exc}") from exc
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else None
+        if name is None or name in members:
+            raise ModelFileError(f"{path} has an unexpected member {info.filename!r}")
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            raise ModelFileError(f"{path} has a compressed member {info.filename!r}")
+        members[name] = info
+    if "meta" not in members:
+        raise ModelFileError(f"{path} is not a sklearn-neureco model file (no meta)")
+    raw = _read_array(path, archive, members["meta"], np.uint8, None)
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path} has an unreadable meta: {type(exc).__name__}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a sklearn-neureco model file")
+    return meta, archive, members
+
+
+def _read_array(path, archive, info: zipfile.ZipInfo, dtype, shape) -> np.ndarray:
+    """Parse one ``.npy`` member: its header must give ``dtype`` and ``shape`` (``None``:
+    any 1-D length) and its size must be exactly what they need."""
+    name = info.filename
+    try:
+        raw = archive.read(info)
+        stream = io.BytesIO(raw)
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            got_shape, fortran, got_dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            got_shape, fortran, got_dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version}")
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise ModelFileError(f"{path}: member {name!r} is unreadable: {exc}") from exc
+    dtype = np.dtype(dtype)
+    if got_dtype not in (dtype.newbyteorder("<"), dtype.newbyteorder(">")) or fortran:
+        raise ModelFileError(f"{path}: {name!r} has dtype {got_dtype}, expected {dtype}")
+    if shape is None:  # any length, but one dimension
+        shape = got_shape if len(got_shape) == 1 else (-1,)
+    if got_shape != shape:
+        raise ModelFileError(f"{path}: {name!r} has shape {got_shape}, expected {shape}")
+    if len(raw) - stream.tell() != math.prod(shape) * dtype.itemsize:
+        raise ModelFileError(f"{path}: {name!r} does not hold the data its header declares")
+    if dtype == bool:  # any non-zero byte is True, as numpy would show it
+        return np.frombuffer(raw, np.uint8, offset=stream.tell()).reshape(shape) != 0
+    values = np.frombuffer(raw, dtype=got_dtype, offset=stream.tell()).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
+
+
+# ------------------------------------------------------------------- validation of meta
+class _Malformed(Exception):
+    """What is wrong in a file's meta, turned into a ModelFileError naming the file."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise _Malformed(message)
+
+
+def is_int(value) -> bool:
+    """A JSON integer (``True`` and ``False`` are not numbers here)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _int(value, what: str, low: int = 0, high: int | None = None) -> int:
+    _require(is_int(value), f"{what} must be an integer, got {type(value).__name__}")
+    _require(value >= low and (high is None or value <= high), f"{what} is out of range")
+    return int(value)
+
+
+def _float(value, what: str, low: float = -math.inf) -> float:
+    _require(
+        isinstance(value, int | float) and not isinstance(value, bool),
+        f"{what} must be a number, got {type(value).__name__}",
+    )
+    _require(math.isfinite(value) and value >= low, f"{what} must be finite and >= {low}")
+    return float(value)
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def check_record(record, what: str) -> dict:
+    """A build record: a flat mapping of names to numbers, strings or lists of integers."""
+    _require(isinstance(record, dict), f"{what} must be a mapping")
+    for name, value in record.items():
+        ok = _scalar(value) or (isinstance(value, list) and all(is_int(v) for v in value))
+        _require(ok, f"{what}[{name!r}] must be a number, a string or a list of integers")
+    return record
+
+
+def _check_model_entry(entry, k: int) -> dict:
+    what = f"models[{k}]"
+    _require(isinstance(entry, dict), f"{what} must be a mapping")
+    sizes = entry.get("layer_sizes")
+    _require(
+        isinstance(sizes, list) and 2 <= len(sizes) <= MAX_WEIGHT_LAYERS + 1,
+        f"{what}.layer_sizes must be a list of 2 to {MAX_WEIGHT_LAYERS + 1} sizes",
+    )
+    sizes = tuple(_int(n, f"{what}.layer_sizes", low=1) for n in sizes)
+    links = entry.get("links")
+    _require(isinstance(links, list), f"{what}.links must be a list")
+    pairs = []
+    for pair in links:
+        _require(
+            isinstance(pair, list) and len(pair) == 2, f"{what}.links holds [target, source]"
+        )
+        l = _int(pair[0], f"{what}.links target", low=1, high=len(sizes) - 1)
+        s = _int(pair[1], f"{what}.links source", low=0, high=l - 1)
+        pairs.append((l, s))
+    _require(len(set(pairs)) == len(pairs), f"{what}.links repeats a block")
+    beta = _float(entry.get("beta_reg"), f"{what}.beta_reg", low=0.0)
+    record = entry.get("record")
+    if record is not None:
+        check_record(record, f"{what}.record")
+    return {"layer_sizes": sizes, "links": pairs, "beta_reg": beta, "record": record}
+
+
+def _check_estimator_meta(meta) -> dict:
+    _require(isinstance(meta, dict), "estimator must be a mapping")
+    params = meta.get("params")
+    _require(isinstance(params, dict), "estimator.params must be a mapping")
+    for name, value in params.items():
+        _require(_scalar(value), f"parameter {name!r} must be a number, a string or null")
+    n_features = _int(meta.get("n_features_in"), "n_features_in", low=1)
+    n_outputs = _int(meta.get("n_outputs"), "n_outputs", low=1)
+    output_1d = meta.get("output_1d")
+    _require(isinstance(output_1d, bool), "output_1d must be true or false")
+    _require(not output_1d or n_outputs == 1, "output_1d needs exactly one output")
+    names = meta.get("feature_names")
+    if names is not None:
+        _require(
+            isinstance(names, list)
+            and len(names) == n_features
+            and all(isinstance(n, str) for n in names),
+            f"feature_names must be a list of {n_features} strings",
+        )
+    history = meta.get("history")
+    if history is not None:
+        _require(isinstance(history, list), "history must be a list")
+        for i, record in enumerate(history):
+            check_record(record, f"history[{i}]")
+    return meta
+
+
+def read_container(path, model_number: int | None = None, *, key=None):
     """Read a container and pick one model: ``model_number`` (negative counts from the
     end), or the container's ``best`` by default.
 
     Returns ``(estimator_meta, normalisation, model)`` with ``model`` a dict holding
     ``layer_sizes``, ``masks``, ``w``, ``beta_reg`` and ``records`` (the build records of
-    the models up to the one picked).
+    the models up to the one picked). Everything returned has been checked: finite
+    weights, positive finite scales, shapes that fit the network, values of the right
+    types. Raises :class:`ModelFileError` otherwise.
     """
-    meta, arrays = decode(path)
+    if model_number is not None and not is_int(model_number):
+        raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
+    meta, archive, members = decode(path, key=key)
     try:
-        models = meta["models"]
-        count = len(models)
-        best = int(meta["best"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path} is inconsistent: {exc!r}") from exc
-    if count == 0:
-        raise ModelFileError(f"{path} holds no model yet")
+        kind = meta.get("kind")
+        _require(kind in ("model", "checkpoint"), f"kind must be model or checkpoint: {kind!r}")
+        estimator = _check_estimator_meta(meta.get("estimator"))
+        models = meta.get("models")
+        _require(isinstance(models, list), "models must be a list")
+        _require(len(models) > 0, "it holds no model yet")
+        entries = [_check_model_entry(entry, k) for k, entry in enumerate(models)]
+        count = len(entries)
+        best = _int(meta.get("best"), "best", low=0, high=count - 1)
+        n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
+        allowed = {"meta", *_NORMALISATION}
+        for k, entry in enumerate(entries):
+            sizes = entry["layer_sizes"]
+            _require(
+                (sizes[0], sizes[-1]) == (n_in, n_out),
+                f"models[{k}] has {sizes[0]} inputs and {sizes[-1]} outputs, the estimator "
+                f"{n_in} and {n_out}",
+            )
+            allowed.add(f"m{k}.weights")
+            allowed.update(f"m{k}.mask.{l}.{s}" for l, s in entry["links"])
+        unknown = sorted(set(members) - allowed)
+        _require(not unknown, f"it holds arrays the format does not define: {unknown[:5]}")
+        missing = sorted(allowed - set(members))
+        _require(not missing, f"it lacks the arrays {missing[:5]}")
+    except _Malformed as exc:
+        raise ModelFileError(f"{path} is inconsistent: {exc}") from None
+
     k = best if model_number is None else int(model_number)
     if not -count <= k < count:
         raise ValueError(
@@ -208,19 +553,33 @@ def read_container(path, model_number: int | None = None):
             f"{count} model(s), got {model_number}"
         )
     k %= count
-    try:
-        entry = models[k]
-        masks = {
-            (int(l), int(s)): arrays[f"m{k}.mask.{l}.{s}"].astype(bool) for l, s in entry["links"]
-        }
-        model = {
-            "layer_sizes": tuple(int(n) for n in entry["layer_sizes"]),
-            "masks": masks,
-            "w": arrays[f"m{k}.weights"].astype(np.float64),
-            "beta_reg": float(entry["beta_reg"]),
-            "records": [m.get("record") for m in models[: k + 1]],
-        }
-        normalisation = {name: arrays[name].astype(np.float64) for name in _NORMALISATION}
-        return meta["estimator"], normalisation, model
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path} is inconsistent: {exc!r}") from exc
+    entry = entries[k]
+    sizes = entry["layer_sizes"]
+    masks = {
+        (l, s): _read_array(path, archive, members[f"m{k}.mask.{l}.{s}"], bool, (sizes[l], sizes[s]))
+        for l, s in entry["links"]
+    }
+    n_weights = sum(int(m.sum()) for m in masks.values()) + sum(sizes[1:])
+    w = _read_array(path, archive, members[f"m{k}.weights"], np.float64, (n_weights,))
+    normalisation = {
+        name: _read_array(path, archive, members[name], np.float64, (n_in if "input" in name else n_out,))
+        for name in _NORMALISATION
+    }
+    problems = []
+    if not np.all(np.isfinite(w)):
+        problems.append("weights that are not finite")
+    for name, values in normalisation.items():
+        if not np.all(np.isfinite(values)):
+            problems.append(f"a {name} that is not finite")
+        elif name.endswith("scale") and not np.all(values > 0):
+            problems.append(f"a {name} that is not positive")
+    if problems:
+        raise ModelFileError(f"{path} holds " + " and ".join(problems))
+    model = {
+        "layer_sizes": sizes,
+        "masks": masks,
+        "w": w,
+        "beta_reg": entry["beta_reg"],
+        "records": [e["record"] for e in entries[: k + 1]],
+    }
+    return estimator, normalisation, model

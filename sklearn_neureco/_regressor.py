@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._architecture import Builder, Candidate, split_validation, within_limit
+from ._architecture import Builder, Candidate, within_limit
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
@@ -27,7 +27,8 @@ from ._optimize import (
     single_threaded_blas,
     train,
 )
-from ._persistence import ModelFileError, read_container, write_container
+from ._persistence import ModelFileError, check_target, read_container, write_container
+from ._rows import input_groups, merge_duplicate_rows, split_validation
 
 # Version of the pickled state layout; bump it when fitted attributes change meaning.
 STATE_FORMAT = 1
@@ -279,16 +280,32 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         start = None
         if init_model is not None:
             start = self._check_init_model(init_model, X.shape[1], Y.shape[1])
-            in_shift, in_scale = init_model.input_shift_, init_model.input_scale_
-            out_shift, out_scale = init_model.output_shift_, init_model.output_scale_
         elif freeze_structure:
             raise ValueError("freeze_structure=True needs an init_model to freeze")
+        checkpoint_path = None
+        if self.checkpoint_address is not None:  # refuse a bad target before any training
+            checkpoint_path = check_target(self.checkpoint_address, "checkpoint_address")
+
+        # validation rows weigh as an average training row in final learning
+        val_weight = sample_weight.mean()
+        X, Y, sample_weight = merge_duplicate_rows(X, Y, sample_weight)
+        if init_model is not None:
+            in_shift, in_scale = init_model.input_shift_, init_model.input_scale_
+            out_shift, out_scale = init_model.output_shift_, init_model.output_scale_
         else:
             in_shift, in_scale = fit_normalization(
-                X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature
+                X,
+                self.inputs_shifting,
+                self.inputs_scaling,
+                self.inputs_normalize_per_feature,
+                sample_weight,
             )
             out_shift, out_scale = fit_normalization(
-                Y, self.outputs_shifting, self.outputs_scaling, self.outputs_normalize_per_feature
+                Y,
+                self.outputs_shifting,
+                self.outputs_scaling,
+                self.outputs_normalize_per_feature,
+                sample_weight,
             )
         xn, yn = (X - in_shift) / in_scale, (Y - out_shift) / out_scale
         if has_val:
@@ -296,11 +313,19 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             valid_idx = np.arange(len(X), len(X) + len(X_val))
             xn = np.vstack([xn, (X_val - in_shift) / in_scale])
             yn = np.vstack([yn, (Y_val - out_shift) / out_scale])
-            # validation rows weigh as an average training row in final learning
-            val_weight = np.full(len(X_val), sample_weight.mean())
-            sample_weight = np.concatenate([sample_weight, val_weight])
+            sample_weight = np.concatenate([sample_weight, np.full(len(X_val), val_weight)])
         else:
-            train_idx, valid_idx = split_validation(xn, self.valid_percentage, rng)
+            train_idx, valid_idx = split_validation(
+                xn, self.valid_percentage, rng, groups=input_groups(X)
+            )
+            if valid_idx.size == 0:
+                warnings.warn(
+                    f"no validation rows: {len(X)} distinct rows are too few to hold "
+                    f"{self.valid_percentage} % of them out, so the architecture is chosen "
+                    "on the training error; give more data or X_val and y_val",
+                    UserWarning,
+                    stacklevel=4,  # _fit, its fit context, fit, the caller
+                )
 
         log = None
         if self.verbose:
@@ -312,9 +337,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.input_shift_, self.input_scale_ = in_shift, in_scale
         self.output_shift_, self.output_scale_ = out_shift, out_scale
         on_candidate = None
-        if self.checkpoint_address is not None:
+        if checkpoint_path is not None:
             on_candidate = _CheckpointWriter(
-                self.checkpoint_address,
+                checkpoint_path,
                 self._file_meta(X.shape[1], Y.shape[1], output_1d),
                 self._normalisation(),
                 self.links_maximum_number,
@@ -440,32 +465,44 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         return y.reshape(-1) if self._output_1d else y
 
     # ------------------------------------------------------------- persistence
-    def save(self, path) -> Path:
+    def save(self, path, *, key: bytes | str | None = None) -> Path:
         """Write the fitted model to one file, atomically.
 
         The file (format described in :mod:`sklearn_neureco._persistence`) holds arrays and
-        JSON only, so :meth:`load` never executes code from it. Missing folders are created;
-        a crash during the write leaves any previous file at ``path`` intact.
+        JSON only, so :meth:`load` never executes code from it, and no path: loading it
+        never makes the package write anywhere. Missing folders are created; a crash
+        during the write leaves any previous file at ``path`` intact.
 
         Parameters
         ----------
         path : str or path-like
-            Destination, used as given (no extension is added).
+            Destination, used as given (no extension is added). If it exists it must be a
+            regular file (or a link to one, which is replaced by the new file); a folder,
+            a device or a FIFO is refused untouched.
+        key : bytes or str, default=None
+            Secret key: the file then carries an HMAC-SHA256 tag, and ``load(path,
+            key=key)`` accepts it only if it was written with that key and not modified
+            since. Without a key the file has a checksum, which detects damage but not a
+            deliberate edit.
 
         Returns
         -------
         path : pathlib.Path
         """
         check_is_fitted(self)
-        path = Path(path)
+        path = check_target(path)
         meta = self._file_meta(self.n_features_in_, self.n_outputs_, self._output_1d)
         meta["history"] = self.history_
         model = {"network": self.network_, "w": self.weights_, "beta_reg": self.beta_reg_}
-        write_container(path, meta, self._normalisation(), [model], kind="model", best=0)
+        write_container(
+            path, meta, self._normalisation(), [model], kind="model", best=0, key=key
+        )
         return path
 
     @classmethod
-    def load(cls, path, *, model_number: int | None = None) -> NeurEcoRegressor:
+    def load(
+        cls, path, *, model_number: int | None = None, key: bytes | str | None = None
+    ) -> NeurEcoRegressor:
         """Read a model written by :meth:`save`, or one model of a build checkpoint.
 
         Parameters
@@ -475,58 +512,50 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             For a checkpoint: which of its models, in build order (negative numbers count
             from the end); by default the best one so far (the final model once the build
             has finished).
+        key : bytes or str, default=None
+            The key the file was saved with: the file is then accepted only if its
+            authentication tag proves it was written with this key and not changed since.
 
         Returns
         -------
         model : NeurEcoRegressor
-            A fitted estimator.
+            A fitted estimator, with ``checkpoint_address=None`` whatever the build that
+            made it used.
 
         Raises
         ------
         ModelFileError
             (a ``ValueError``) if the file is corrupt, truncated, tampered with, of a newer
-            format or not a model file at all; nothing from it is executed.
+            format, malformed in any value, not authenticated by ``key``, or not a model
+            file at all; nothing from it is executed.
         """
-        meta, normalisation, stored = read_container(path, model_number)
+        meta, normalisation, stored = read_container(path, model_number, key=key)
+        known = set(cls().get_params())
+        params = {k: v for k, v in meta["params"].items() if k in known}
+        params["checkpoint_address"] = None  # a file never says where to write
+        model = cls(**params)
         try:
-            known = set(cls().get_params())
-            params = {k: v for k, v in meta["params"].items() if k in known}
-            model = cls(**params)
-            model.n_features_in_ = int(meta["n_features_in"])
-            if meta.get("feature_names") is not None:
-                model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-            model.n_outputs_ = int(meta["n_outputs"])
-            model._output_1d = bool(meta["output_1d"])
-            network = Network(stored["layer_sizes"], stored["masks"])
-            expected = {
-                "input_shift": (model.n_features_in_,),
-                "input_scale": (model.n_features_in_,),
-                "output_shift": (model.n_outputs_,),
-                "output_scale": (model.n_outputs_,),
-            }
-            if (
-                network.n_weights != stored["w"].shape[0]
-                or stored["w"].ndim != 1
-                or (network.n_inputs, network.n_outputs) != (model.n_features_in_, model.n_outputs_)
-                or any(normalisation[k].shape != shape for k, shape in expected.items())
-            ):
-                raise ValueError("array shapes do not match the network")
-            model.input_shift_ = normalisation["input_shift"]
-            model.input_scale_ = normalisation["input_scale"]
-            model.output_shift_ = normalisation["output_shift"]
-            model.output_scale_ = normalisation["output_scale"]
-            model.layer_sizes_ = network.layer_sizes
-            model.link_masks_ = network.masks
-            model.weights_ = stored["w"]
-            model.beta_reg_ = stored["beta_reg"]
-            history = meta.get("history")
-            if history is None:
-                history = [r for r in stored["records"] if r is not None]
-            model.history_ = history
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} is inconsistent: {exc}") from exc
+            model._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
+        model.n_features_in_ = int(meta["n_features_in"])
+        if meta.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        model.n_outputs_ = int(meta["n_outputs"])
+        model._output_1d = bool(meta["output_1d"])
+        network = Network(stored["layer_sizes"], stored["masks"])
+        model.input_shift_ = normalisation["input_shift"]
+        model.input_scale_ = normalisation["input_scale"]
+        model.output_shift_ = normalisation["output_shift"]
+        model.output_scale_ = normalisation["output_scale"]
+        model.layer_sizes_ = network.layer_sizes
+        model.link_masks_ = network.masks
+        model.weights_ = stored["w"]
+        model.beta_reg_ = stored["beta_reg"]
+        history = meta.get("history")
+        if history is None:
+            history = [r for r in stored["records"] if r is not None]
+        model.history_ = history
         return model
 
     def _normalisation(self) -> dict:
@@ -542,9 +571,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
 
         params = {}
         for key, value in self.get_params().items():
-            if isinstance(value, os.PathLike):
-                value = os.fspath(value)
-            if value is None or isinstance(value, bool | int | float | str):
+            # no path of the author's machine goes into a file: where to write is the
+            # reader's choice
+            if key != "checkpoint_address" and _is_plain(value):
                 params[key] = value
         names = getattr(self, "feature_names_in_", None)
         return {
@@ -607,11 +636,18 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
+def _is_plain(value) -> bool:
+    """A value a model file can carry as it is (JSON, no NaN)."""
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    return value is None or isinstance(value, bool | int | str)
+
+
 class _CheckpointWriter:
     """Appends each candidate of a build to the checkpoint file, rewriting it atomically."""
 
     def __init__(self, path, estimator_meta: dict, normalisation: dict, max_links: int = 0):
-        self.path = Path(path)
+        self.path = check_target(path, "checkpoint_address")
         self.max_links = max_links  # candidates above it are recorded, never "best so far"
         self.meta = estimator_meta
         self.normalisation = normalisation

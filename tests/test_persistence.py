@@ -56,7 +56,10 @@ def test_save_load_round_trip(fitted, data, tmp_path):
     assert path.is_file()
     loaded = NeurEcoRegressor.load(path)
     assert_same_model(model, loaded, X)
-    assert loaded.get_params() == model.get_params()
+    # everything but the checkpoint path: a file carries no path of its author's machine
+    assert loaded.get_params() == model.get_params() | {"checkpoint_address": None}
+    assert model.checkpoint_address is not None
+    assert str(model.checkpoint_address).encode() not in path.read_bytes()
     assert loaded.history_ == model.history_
     assert sklearn_neureco.load(path).n_outputs_ == 2
     assert not list(path.parent.glob(".*.tmp"))  # no temporary file left behind
@@ -121,21 +124,34 @@ def test_truncated_file_is_rejected(saved):
             NeurEcoRegressor.load(saved)
 
 
+HEADER_SIZE = len(_persistence.MAGIC) + 2 + _persistence._HEADER_V2.size
+
+
 def split(path):
-    """(header, payload arrays, digest) of a model file."""
+    """(header, payload arrays, checksum) of an untagged model file."""
     data = path.read_bytes()
-    start = len(_persistence.MAGIC) + _persistence._HEADER.size
-    with np.load(io.BytesIO(data[start:-32]), allow_pickle=False) as archive:
+    with np.load(io.BytesIO(data[HEADER_SIZE:-32]), allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
-    return data[:start], arrays, data[-32:]
+    return data[:HEADER_SIZE], arrays, data[-32:]
 
 
-def join(arrays, version=1, digest=None):
+def join(arrays, version=2, digest=None):
+    """A model file holding ``arrays``, with a valid checksum unless ``digest`` is given."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    body = _persistence.MAGIC + _persistence._HEADER.pack(version, buffer.tell())
+    body = _persistence.MAGIC + version.to_bytes(2, "little")
+    if version == 1:
+        body += buffer.tell().to_bytes(8, "little")
+    else:
+        body += _persistence._HEADER_V2.pack(0, buffer.tell())
     body += buffer.getvalue()
     return body + (hashlib.sha256(body).digest() if digest is None else digest)
+
+
+def test_files_of_format_1_still_load(saved, fitted, data):
+    _, arrays, _ = split(saved)
+    saved.write_bytes(join(arrays, version=1))
+    assert_same_model(fitted[0], NeurEcoRegressor.load(saved), data[0])
 
 
 def test_tampered_weights_fail_the_checksum(saved):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._persistence import as_path
 from .._regressor import NeurEcoRegressor
 
 MODEL_EXTENSION = ".ednn"
@@ -14,7 +15,7 @@ MODEL_EXTENSION = ".ednn"
 
 def _model_path(path) -> Path:
     """``path`` with the model extension added when it has none."""
-    path = Path(path)
+    path = as_path(path)
     return path if path.suffix else path.with_name(path.name + MODEL_EXTENSION)
 
 
@@ -90,6 +91,10 @@ class Regressor:
         if validation_input_data is not None or validation_output_data is not None:
             if validation_indices is not None:
                 raise ValueError("give validation data or validation_indices, not both")
+            if validation_input_data is None or validation_output_data is None:
+                raise ValueError(
+                    "validation_input_data and validation_output_data must be given together"
+                )
             X_val, Y_val = validation_input_data, _as_2d(validation_output_data)
         elif validation_indices is not None:
             idx = np.asarray(validation_indices, dtype=int).ravel()
@@ -154,7 +159,7 @@ class Regressor:
         """
         try:
             self._fitted().save(_model_path(path))
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, TypeError, ValueError) as exc:
             warnings.warn(f"model not saved: {exc}", RuntimeWarning, stacklevel=2)
             return 1
         return 0
