@@ -19,12 +19,23 @@ from ._network import row_chunks
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array, with a TypeError naming ``name`` if it is not numeric."""
+    """``value`` as a finite float64 array: a TypeError naming ``name`` if it is not an
+    array of real numbers (complex ones included: their imaginary part would be dropped),
+    a ValueError if it holds NaN or infinity."""
+    if value is None:
+        raise TypeError(f"{name} must be an array of numbers, got None")
     if hasattr(value, "to_numpy"):  # pandas
         value = value.to_numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex values")
+        if arr.dtype.kind in "US":
+            raise TypeError(f"{name} must be an array of numbers, got strings")
+        arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, TypeError) and str(exc).startswith(name):
+            raise
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from exc
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity")

@@ -61,9 +61,7 @@ def _ranking(terms: np.ndarray, y: np.ndarray, sw: np.ndarray, max_terms: int) -
     return ranked[np.isfinite(entry[ranked])]
 
 
-def _validation_error(
-    inputs: np.ndarray, train: tuple, valid: tuple, mean, square_mean
-) -> float:
+def _validation_error(inputs: np.ndarray, train: tuple, valid: tuple, mean, square_mean) -> float:
     """Weighted validation MSE of the least-squares fit on ``inputs``' terms."""
     (x, y, sw), (xv, yv, sv) = train, valid
     columns = np.concatenate([inputs, inputs + x.shape[1]])

@@ -402,7 +402,7 @@ def _read_array(path, archive, info: zipfile.ZipInfo, dtype, shape) -> np.ndarra
         raise ModelFileError(f"{path}: {name!r} has shape {got_shape}, expected {shape}")
     if len(raw) - stream.tell() != math.prod(shape) * dtype.itemsize:
         raise ModelFileError(f"{path}: {name!r} does not hold the data its header declares")
-    if dtype == bool:  # any non-zero byte is True, as numpy would show it
+    if dtype.kind == "b":  # any non-zero byte is True, as numpy would show it
         return np.frombuffer(raw, np.uint8, offset=stream.tell()).reshape(shape) != 0
     values = np.frombuffer(raw, dtype=got_dtype, offset=stream.tell()).reshape(shape)
     return values.astype(dtype.newbyteorder("="))
@@ -464,9 +464,7 @@ def _check_model_entry(entry, k: int) -> dict:
     _require(isinstance(links, list), f"{what}.links must be a list")
     pairs = []
     for pair in links:
-        _require(
-            isinstance(pair, list) and len(pair) == 2, f"{what}.links holds [target, source]"
-        )
+        _require(isinstance(pair, list) and len(pair) == 2, f"{what}.links holds [target, source]")
         l = _int(pair[0], f"{what}.links target", low=1, high=len(sizes) - 1)
         s = _int(pair[1], f"{what}.links source", low=0, high=l - 1)
         pairs.append((l, s))
@@ -556,13 +554,17 @@ def read_container(path, model_number: int | None = None, *, key=None):
     entry = entries[k]
     sizes = entry["layer_sizes"]
     masks = {
-        (l, s): _read_array(path, archive, members[f"m{k}.mask.{l}.{s}"], bool, (sizes[l], sizes[s]))
+        (l, s): _read_array(
+            path, archive, members[f"m{k}.mask.{l}.{s}"], bool, (sizes[l], sizes[s])
+        )
         for l, s in entry["links"]
     }
     n_weights = sum(int(m.sum()) for m in masks.values()) + sum(sizes[1:])
     w = _read_array(path, archive, members[f"m{k}.weights"], np.float64, (n_weights,))
     normalisation = {
-        name: _read_array(path, archive, members[name], np.float64, (n_in if "input" in name else n_out,))
+        name: _read_array(
+            path, archive, members[name], np.float64, (n_in if "input" in name else n_out,)
+        )
         for name in _NORMALISATION
     }
     problems = []

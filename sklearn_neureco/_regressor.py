@@ -32,6 +32,21 @@ from ._rows import input_groups, merge_duplicate_rows, split_validation
 
 # Version of the pickled state layout; bump it when fitted attributes change meaning.
 STATE_FORMAT = 1
+# Largest initial_beta_reg: the path starts there and divides by 10 per stage, and stops
+# when the regularisation no longer binds; on a smooth function starts of 1e7 and below
+# gave the same accurate networks, 1e8 and above a linear one.
+MAX_INITIAL_BETA_REG = 1e4
+
+
+class Number(Interval):
+    """A numeric range that refuses ``True`` and ``False`` (Python counts them as 1 and 0,
+    but a flag passed for a number is a mistake)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+    def __str__(self):
+        return f"{super().__str__()} (not a bool)"
 
 
 class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
@@ -65,8 +80,10 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         Percentage (1 to 50) of the data held out to choose the architecture. The rows
         holding each input's extreme values stay in training.
     initial_beta_reg : float, default=0.1
-        Initial strength of the weight regularisation; it is decreased tenfold per stage
-        while the validation error improves.
+        Initial strength of the weight regularisation, from 0 to 1e4; it is decreased
+        tenfold per stage while the validation error improves. (Far larger starts hold
+        the weights at zero until the path gives up: from 1e8 on, a smooth function got
+        a linear model.)
     final_learning : bool, default=True
         Train the chosen network once more on all the data (training and validation,
         whether the validation rows were held out or given as ``X_val``).
@@ -151,17 +168,17 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         "outputs_scaling": [StrOptions(set(SCALINGS))],
         "inputs_normalize_per_feature": ["boolean"],
         "outputs_normalize_per_feature": ["boolean"],
-        "valid_percentage": [Interval(Real, 1, 50, closed="both")],
-        "initial_beta_reg": [Interval(Real, 0, None, closed="left")],
+        "valid_percentage": [Number(Real, 1, 50, closed="both")],
+        "initial_beta_reg": [Number(Real, 0, MAX_INITIAL_BETA_REG, closed="both")],
         "final_learning": ["boolean"],
         "disconnect_inputs_if_possible": ["boolean"],
-        "links_maximum_number": [Interval(Integral, 0, None, closed="left")],
+        "links_maximum_number": [Number(Integral, 0, None, closed="left")],
         "checkpoint_address": [str, os.PathLike, None],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Number(Integral, 1, None, closed="left")],
         # joblib's convention: 0 has no meaning
         "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
+            Number(Integral, None, -1, closed="right"),
+            Number(Integral, 1, None, closed="left"),
             None,
         ],
         "random_state": ["random_state"],
@@ -256,6 +273,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
+        _check_numeric_targets(y, "y")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         output_1d = y.ndim == 1
         Y = y.reshape(len(y), -1)
@@ -267,6 +285,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             if X_val is None or y_val is None:
                 raise ValueError("X_val and y_val must be given together")
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
+            _check_numeric_targets(y_val, "y_val")
             Y_val = np.asarray(y_val, dtype=np.float64)
             Y_val = Y_val.reshape(len(Y_val), -1) if Y_val.ndim else Y_val.reshape(1, -1)
             if Y_val.shape != (len(X_val), Y.shape[1]) or not np.all(np.isfinite(Y_val)):
@@ -417,7 +436,8 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         )
         chosen, chosen_build, chosen_score = None, 0, np.inf
         # processes, whatever the joblib context: a build sets process-wide BLAS limits
-        results = Parallel(n_jobs=self.n_jobs, backend="loky", return_as="generator")(jobs)
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(rngs))  # no idle worker process
+        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(jobs)
         for build, (candidate, score, records, lines, models, caught) in enumerate(results):
             history.extend(records)
             for line in lines if log is not None else []:
@@ -494,9 +514,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         meta = self._file_meta(self.n_features_in_, self.n_outputs_, self._output_1d)
         meta["history"] = self.history_
         model = {"network": self.network_, "w": self.weights_, "beta_reg": self.beta_reg_}
-        write_container(
-            path, meta, self._normalisation(), [model], kind="model", best=0, key=key
-        )
+        write_container(path, meta, self._normalisation(), [model], kind="model", best=0, key=key)
         return path
 
     @classmethod
@@ -634,6 +652,24 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _check_numeric_targets(y, name: str) -> None:
+    """A ``ValueError`` naming ``name`` if the targets are strings, or objects that are not
+    numbers (validation would fail later with an error that names nothing)."""
+    values = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if values.dtype.kind in "USO":
+        try:
+            values.astype(np.float64)
+        except (TypeError, ValueError):
+            numeric = False
+        else:
+            numeric = values.dtype.kind == "O"  # numbers held as objects are fine
+        if not numeric:
+            raise ValueError(
+                f"{name} must hold numbers, got values of dtype {values.dtype} (a regressor "
+                "predicts numbers; for labels use a classifier)"
+            )
 
 
 def _is_plain(value) -> bool:

@@ -67,9 +67,7 @@ def _extreme_rows(x: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(extremes[order[:cap]])
 
 
-def split_validation(
-    x: np.ndarray, valid_percentage: float, rng: np.random.Generator, groups=None
-):
+def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator, groups=None):
     """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
 
     The rows holding a column's minimum or maximum stay in training, so that the training
