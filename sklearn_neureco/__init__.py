@@ -12,9 +12,9 @@ from ._regressor import NeurEcoRegressor
 __version__ = "0.1.0"
 
 
-def load(path, *, model_number: int | None = None) -> NeurEcoRegressor:
+def load(path, *, model_number: int | None = None, key=None) -> NeurEcoRegressor:
     """Read a model file or checkpoint: see :meth:`NeurEcoRegressor.load`."""
-    return NeurEcoRegressor.load(path, model_number=model_number)
+    return NeurEcoRegressor.load(path, model_number=model_number, key=key)
 
 
 __all__ = [

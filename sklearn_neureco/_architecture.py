@@ -2,7 +2,9 @@
 
 The search works in normalised space on a training/validation split:
 
-1. A *linear* model (inputs linked straight to outputs) is trained first.
+1. A *linear* model (inputs linked straight to outputs) is trained first. On wide data
+   (many inputs for the rows) only the inputs that least-angle regression ranks as useful
+   are linked (:mod:`._input_selection`); new neurons never link to a disconnected input.
 2. One hidden layer is added and grown (1, 2, 4, 8, ... 64 neurons) while the validation
    error improves; a second hidden layer is then tried the same way. Each candidate is
    warm-started from the previous one: the old weights are kept, new neurons are placed

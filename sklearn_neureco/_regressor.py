@@ -78,7 +78,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         One shift and scale per target column, or one for all targets together.
     valid_percentage : float, default=33.33
         Percentage (1 to 50) of the data held out to choose the architecture. The rows
-        holding each input's extreme values stay in training.
+        holding each input's extreme values stay in training, as far as the rows training
+        keeps allow (on wide data, those holding the most); rows with equal inputs are
+        held out together.
     initial_beta_reg : float, default=0.1
         Initial strength of the weight regularisation, from 0 to 1e4; it is decreased
         tenfold per stage while the validation error improves. (Far larger starts hold
@@ -88,7 +90,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         Train the chosen network once more on all the data (training and validation,
         whether the validation rows were held out or given as ``X_val``).
     disconnect_inputs_if_possible : bool, default=True
-        Let the build remove inputs that do not help.
+        Let the build remove inputs that do not help. On wide data (more inputs than a
+        tenth of the training rows) the inputs are also screened before the network is
+        grown, by least-angle regression on each input and its square.
     links_maximum_number : int, default=0
         Upper bound on the number of weights (biases count); 0 means no bound. The build
         grows networks up to twice this size, prunes the three best-scoring ones and the
@@ -243,8 +247,11 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the loss, the validation error and the
-            selection of the architecture.
+            Non-negative weights of the samples in the loss, the validation error, the
+            selection of the architecture and the normalisation's mean and standard
+            deviation. A weight of 0 removes the row; rows equal in ``X`` and ``y`` are
+            merged into one carrying their summed weight, so weight 2 and a repeated row
+            give the same model.
         X_val, y_val : array-like, default=None
             Explicit validation data. When given, all of ``X`` is used for training and
             ``valid_percentage`` is ignored (with ``final_learning``, the final training
