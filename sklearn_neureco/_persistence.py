@@ -236,7 +236,7 @@ def encode(meta: dict, arrays: dict[str, np.ndarray], *, key=None) -> bytes:
     for name, arr in payload.items():
         if arr.dtype == object:
             raise TypeError(f"array {name!r} has dtype object and cannot be stored")
-    meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=False).encode("utf-8")
+    meta_bytes = json.dumps(meta, sort_keys=True).encode("utf-8")
     payload["meta"] = np.frombuffer(meta_bytes, dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **payload)
