@@ -3,9 +3,9 @@
 Run ``python benchmarks/link_limit.py [--seeds 0,1,2] [--limits 30,60,120]
 [--grow-over-limit F]``. On four smooth functions of ``benchmarks/accuracy.py`` (1,000
 training points, no noise), each limit is built twice per seed: as the estimator does it
-(growth up to ``GROW_OVER_LIMIT`` times the limit, then pruning down to it; another factor
-with ``--grow-over-limit``), and with growth stopped at the limit (``GROW_OVER_LIMIT = 1``,
-what the build did before). Printed: the median test
+(growth up to ``BuildConfig.grow_over_limit`` times the limit, then pruning down to it;
+another factor with ``--grow-over-limit``), and with growth stopped at the limit
+(``BuildConfig(grow_over_limit=1)``, what the build did before). Printed: the median test
 RMSE over the seeds of each, their ratio, and the median number of weights.
 """
 
@@ -17,20 +17,20 @@ import warnings
 import numpy as np
 from accuracy import smooth_cases
 
-from sklearn_neureco import NeurEcoRegressor, _architecture
+from sklearn_neureco import BuildConfig, NeurEcoRegressor
 
 CASES = ("friedman1", "borehole", "otl_circuit", "wing_weight")
 
 
 def fit(X, y, X_test, y_test, limit, seed, grow_over_limit):
-    saved = _architecture.GROW_OVER_LIMIT
-    _architecture.GROW_OVER_LIMIT = grow_over_limit
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # a limit may be unreachable
-            model = NeurEcoRegressor(random_state=seed, links_maximum_number=limit).fit(X, y)
-    finally:
-        _architecture.GROW_OVER_LIMIT = saved
+    model = NeurEcoRegressor(
+        random_state=seed,
+        links_maximum_number=limit,
+        build_config=BuildConfig(grow_over_limit=grow_over_limit),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a limit may be unreachable
+        model.fit(X, y)
     return float(np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2))), model.n_weights_
 
 
@@ -38,7 +38,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--limits", default="30,60,120")
-    parser.add_argument("--grow-over-limit", type=float, default=_architecture.GROW_OVER_LIMIT)
+    parser.add_argument("--grow-over-limit", type=float, default=BuildConfig().grow_over_limit)
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     limits = [int(s) for s in args.limits.split(",")]

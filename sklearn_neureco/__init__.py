@@ -5,6 +5,7 @@ in its weights and inputs.
 """
 
 from . import Tabular  # the reference product's interface
+from ._architecture import BuildConfig
 from ._derivatives import DerivativeMixin
 from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
@@ -18,6 +19,7 @@ def load(path, *, model_number: int | None = None, key=None) -> NeurEcoRegressor
 
 
 __all__ = [
+    "BuildConfig",
     "DerivativeMixin",
     "ModelFileError",
     "NeurEcoRegressor",

@@ -27,7 +27,6 @@ The search works in normalised space on a training/validation split:
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,48 +36,64 @@ from ._input_selection import is_wide, screen_inputs
 from ._network import Network, dense_masks
 from ._optimize import LeastSquaresProblem, train
 
-# Price of one weight in the information criterion that compares networks (AIC: 2), and the
-# least number of validation values it is spread over: on small validation sets AIC would
-# ask every weight to cut the validation MSE by 2/n (10 % with 20 values), which throws away
-# the right model for a near-linear one; the cap asks at most 2 % of it per weight.
-WEIGHT_PENALTY = 2.0
-MIN_PRICED_VALUES = 100
-# Validation MSEs (of outputs normalised to about 1) below this are rounding noise: fits
-# that good count as exact, and the smallest of them wins.
-EXACT_MSE = (1e3 * np.finfo(np.float64).eps) ** 2
-# Growth stops before a candidate that would need to divide the validation MSE by more than
-# 1 / MIN_REQUIRED_FACTOR to be preferred (its extra weights cost that much), unless one
-# Gauss-Newton product J^T J of it costs under CHEAP_FLOPS multiply-adds (~10 ms here).
-MIN_REQUIRED_FACTOR = 0.1
-CHEAP_FLOPS = 1e8
-# With links_maximum_number, growth goes on up to GROW_OVER_LIMIT times the limit and the
-# chosen network is pruned down to it, removing at most LIMIT_STEP of its links per round
-# (benchmarks/link_limit.py: 1.4 to 53 times lower test RMSE than stopping growth at the
-# limit; with --grow-over-limit 4, worse than twice on most).
-GROW_OVER_LIMIT = 2.0
-LIMIT_STEP = 0.25
-# Networks over the limit that are pruned down to it, best-scoring first: the best-scoring
-# one does not always survive (a layer's only neuron may need more links than the limit
-# leaves; 3 of 12 builds at a limit of 20 weights on a 300-row smooth function collapsed
-# from an RMSE of 5e-4 to 8e-2 when only it was pruned).
-LIMIT_TRIES = 3
-# Consecutive candidates without improvement before growth stops, and consecutive
-# regularisation stages without improvement before a candidate's beta path stops.
-GROWTH_PATIENCE = 3
-BETA_PATIENCE = 2
-HIDDEN_SIZES = (1, 2, 4, 8, 16, 32, 64)
-MAX_HIDDEN_LAYERS = 2
-# Random neurons drawn per new neuron; the ones that best explain the residual are kept.
-NEURON_CANDIDATES = 10
-PLACEMENT_ROWS = 4096
-# Pruning removes this share of the links per round, halving it after each failed round
-# until it drops below MIN_PRUNE_FRACTION; MAX_PRUNE_ROUNDS bounds the rounds.
-PRUNE_FRACTION = 0.2
-MIN_PRUNE_FRACTION = 0.02
-MAX_PRUNE_ROUNDS = 8
-BETA_FLOOR = 1e-9
-# A regularisation stage "still binds" if it lowered the training error by this fraction.
-BINDING = 0.01
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """The tuning constants of the architecture search, as one frozen value.
+
+    The defaults are what the package uses; a benchmark comparing settings builds with
+    another configuration (``NeurEcoRegressor(build_config=BuildConfig(...))``) instead of
+    changing a module.
+    """
+
+    # Price of one weight in the information criterion that compares networks (AIC: 2), and
+    # the least number of validation values it is spread over: on small validation sets AIC
+    # would ask every weight to cut the validation MSE by 2/n (10 % with 20 values), which
+    # throws away the right model for a near-linear one; the cap asks at most 2 % per weight.
+    weight_penalty: float = 2.0
+    min_priced_values: int = 100
+    # Validation MSEs (of outputs normalised to about 1) below this are rounding noise: fits
+    # that good count as exact, and the smallest of them wins.
+    exact_mse: float = (1e3 * np.finfo(np.float64).eps) ** 2
+    # Growth stops before a candidate that would need to divide the validation MSE by more
+    # than 1 / min_required_factor to be preferred (its extra weights cost that much),
+    # unless one Gauss-Newton product J^T J of it costs under cheap_flops multiply-adds
+    # (~10 ms here).
+    min_required_factor: float = 0.1
+    cheap_flops: float = 1e8
+    # With links_maximum_number, growth goes on up to grow_over_limit times the limit and
+    # the chosen network is pruned down to it, removing at most limit_step of its links per
+    # round (benchmarks/link_limit.py: 1.4 to 53 times lower test RMSE than stopping growth
+    # at the limit; with --grow-over-limit 4, worse than twice on most).
+    grow_over_limit: float = 2.0
+    limit_step: float = 0.25
+    # Networks over the limit that are pruned down to it, best-scoring first: the
+    # best-scoring one does not always survive (a layer's only neuron may need more links
+    # than the limit leaves; 3 of 12 builds at a limit of 20 weights on a 300-row smooth
+    # function collapsed from an RMSE of 5e-4 to 8e-2 when only it was pruned).
+    limit_tries: int = 3
+    # Consecutive candidates without improvement before growth stops, and consecutive
+    # regularisation stages without improvement before a candidate's beta path stops.
+    growth_patience: int = 3
+    beta_patience: int = 2
+    hidden_sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    max_hidden_layers: int = 2
+    # Random neurons drawn per new neuron; the ones that best explain the residual are kept.
+    neuron_candidates: int = 10
+    placement_rows: int = 4096
+    # Pruning removes this share of the links per round, halving it after each failed round
+    # until it drops below min_prune_fraction; max_prune_rounds bounds the rounds.
+    prune_fraction: float = 0.2
+    min_prune_fraction: float = 0.02
+    max_prune_rounds: int = 8
+    beta_floor: float = 1e-9
+    # A regularisation stage "still binds" if it lowered the training error by this fraction.
+    binding: float = 0.01
+    # Input screening (see ._input_selection): data are wide when a linear network on every
+    # input would have more weights than wide_ratio times the training rows; the fits that
+    # choose how many inputs to keep use at most max_screened_terms terms.
+    wide_ratio: float = 0.1
+    max_screened_terms: int = 200
 
 
 @dataclass
@@ -89,6 +104,18 @@ class Candidate:
     train_error: float
     valid_error: float
     last_beta: float = 0.0  # where the candidate's regularisation path ended
+    kept: bool | None = None  # for a pruning trial: whether it replaced the network
+
+
+@dataclass
+class BuildResult:
+    """What one build found: the network it chose (pruned), that network's score, and the
+    warnings for the caller to give (``(message, category)``; the builder does not know
+    where the user's call is)."""
+
+    chosen: Candidate
+    score: float
+    warnings: list[tuple[str, type[Warning]]]
 
 
 def within_limit(n_weights: int, max_links: int, factor: float = 1.0) -> bool:
@@ -185,11 +212,13 @@ class Builder:
         disconnect_inputs_if_possible: bool,
         links_maximum_number: int,
         rng: np.random.Generator,
+        config: BuildConfig | None = None,
         log: Callable[[str], None] | None = None,
         on_candidate: Callable[[Candidate, dict], None] | None = None,
         history: list[dict] | None = None,
         build: int = 0,
     ):
+        self.config = BuildConfig() if config is None else config
         self.x, self.y = x, y
         sw = sample_weight / sample_weight[train_idx].sum()
         self.train_problem = LeastSquaresProblem(None, x[train_idx], y[train_idx], sw[train_idx])
@@ -262,13 +291,17 @@ class Builder:
                 stale = 0
             else:
                 stale += 1
-            still_binding = train_err < previous_train * (1 - BINDING)
+            still_binding = train_err < previous_train * (1 - self.config.binding)
             previous_train = train_err
-            if beta <= 1.5 * BETA_FLOOR or (stale >= BETA_PATIENCE and not still_binding):
+            if beta <= 1.5 * self.config.beta_floor or (
+                stale >= self.config.beta_patience and not still_binding
+            ):
                 break
             beta /= 10.0
         best.last_beta = beta
-        extra = {} if accept is None else {"kept": bool(accept(best))}
+        extra = {}
+        if accept is not None:
+            best.kept = extra["kept"] = bool(accept(best))
         self._record(best, step, time.perf_counter() - start, n_iter, **extra)
         return best
 
@@ -305,7 +338,7 @@ class Builder:
 
         Each new neuron's pre-activation is scaled to unit spread over the training data and
         centred on a random training point, so that it bends inside the data cloud whatever
-        the input scaling. Where the layer feeds the outputs, ``NEURON_CANDIDATES`` random
+        the input scaling. Where the layer feeds the outputs, ``neuron_candidates`` random
         neurons are drawn per new neuron and those that best explain the current residual
         are kept (as in cascade-correlation), and their outgoing weights are the ridge
         least-squares fit of that residual: the candidate starts no worse, and usually much
@@ -317,16 +350,16 @@ class Builder:
         n, m = problem.x.shape[0], rows.stop - rows.start
         last = network.n_layers
         feeds_outputs = (last, layer) in W
-        k = m * NEURON_CANDIDATES if feeds_outputs else m
+        k = m * self.config.neuron_candidates if feeds_outputs else m
         sources = [s for (l, s) in W if l == layer]
         fan_in = sum(W[layer, s].shape[1] for s in sources)
         drawn = {s: self.rng.normal(size=(k, W[layer, s].shape[1])) for s in sources}
         drawn = {s: d / np.sqrt(fan_in) for s, d in drawn.items()}
-        # candidates are placed and scored on at most PLACEMENT_ROWS rows: memory stays
+        # candidates are placed and scored on at most placement_rows rows: memory stays
         # bounded by the network's own activations, whatever the number of candidates
         sub = np.arange(n)
-        if n > PLACEMENT_ROWS:
-            sub = np.sort(self.rng.choice(n, size=PLACEMENT_ROWS, replace=False))
+        if n > self.config.placement_rows:
+            sub = np.sort(self.rng.choice(n, size=self.config.placement_rows, replace=False))
         u = sum(h[s][sub] @ drawn[s].T for s in sources)
         spread = u.std(axis=0)
         spread[spread == 0] = 1.0
@@ -363,14 +396,15 @@ class Builder:
         return within_limit(network.n_weights, self.max_links, factor)
 
     # ------------------------------------------------------------------ search
-    def run(self, start: Candidate | None = None, freeze_structure: bool = False) -> Candidate:
+    def run(self, start: Candidate | None = None, freeze_structure: bool = False) -> BuildResult:
         """Search from a linear network, or from ``start`` (a resumed build); with
         ``freeze_structure`` only ``start``'s weights are trained."""
         if start is None:
             n_in, n_out = self.x.shape[1], self.y.shape[1]
             linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
             problem = self.train_problem
-            if self.disconnect_inputs and is_wide(n_in, problem.x.shape[0]):
+            wide = is_wide(n_in, problem.x.shape[0], self.config.wide_ratio)
+            if self.disconnect_inputs and wide:
                 keep = self._screen_inputs()
                 if keep is not None:
                     linear = Network((n_in, n_out), {(1, 0): np.tile(keep, (n_out, 1))})
@@ -381,14 +415,14 @@ class Builder:
                 start.network, start.w, start.beta, "resume", init_beta=start.beta
             )
             if freeze_structure:
-                return best
+                return BuildResult(best, self.score(best), [])
         candidates = [best]
         # widen the last hidden layer, then add one on top of the best network so far
-        for layer in range(max(best.network.n_layers - 1, 1), MAX_HIDDEN_LAYERS + 1):
+        for layer in range(max(best.network.n_layers - 1, 1), self.config.max_hidden_layers + 1):
             if best.network.n_layers - 1 < layer - 1:
                 break  # the previous layer did not help: a deeper one will not either
             current, stale = best, 0
-            for size in HIDDEN_SIZES:
+            for size in self.config.hidden_sizes:
                 if current.network.n_layers - 1 < layer:
                     network, w = deepen(current.network, current.w, size)
                     fresh = slice(0, size)
@@ -398,7 +432,7 @@ class Builder:
                     fresh = slice(old, size)
                 else:
                     continue
-                too_large = not self._within_limit(network, GROW_OVER_LIMIT)
+                too_large = not self._within_limit(network, self.config.grow_over_limit)
                 if too_large or self._hopeless(network, best):
                     break
                 w = self.place_neurons(network, w, layer, fresh)
@@ -412,69 +446,78 @@ class Builder:
                     best, stale = current, 0
                 else:
                     stale += 1
-                    if stale >= GROWTH_PATIENCE:
+                    if stale >= self.config.growth_patience:
                         break
         ranked = sorted(candidates, key=self.score)
         if self._within_limit(ranked[0].network):
             pruned = self.prune(ranked[0])
         else:
             # pruning a larger network down to the limit usually beats stopping at it, but
-            # which network survives the pruning varies: the LIMIT_TRIES best over the
+            # which network survives the pruning varies: the limit_tries best over the
             # limit and the best within it are pruned, and the best that fits is kept
-            over = [c for c in ranked if not self._within_limit(c.network)][:LIMIT_TRIES]
+            over = [c for c in ranked if not self._within_limit(c.network)][
+                : self.config.limit_tries
+            ]
             within = [c for c in ranked if self._within_limit(c.network)][:1]
             results = [self.prune(c) for c in over + within]
             fitting = [r for r in results if self._within_limit(r.network)]
             pruned = min(fitting, key=self.score) if fitting else results[0]
+        said = []
         if not self._within_limit(pruned.network):
-            warnings.warn(
-                f"links_maximum_number={self.max_links} cannot be reached: the smallest "
-                f"network found has {pruned.network.n_weights} weights (biases count)",
-                UserWarning,
-                stacklevel=5,  # run, NeurEcoRegressor._fit, its fit context, fit, the caller
+            said.append(
+                (
+                    f"links_maximum_number={self.max_links} cannot be reached: the smallest "
+                    f"network found has {pruned.network.n_weights} weights (biases count)",
+                    UserWarning,
+                )
             )
-        return pruned
+        return BuildResult(pruned, self.score(pruned), said)
 
     def score(self, cand: Candidate) -> float:
         """Akaike's information criterion on the validation data (lower is better):
         ``n ln(validation MSE) + 2 n_weights``, with ``n`` the effective number of
         validation values. A network with ``k`` more weights must lower the validation MSE
         by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself.
-        Below ``MIN_PRICED_VALUES`` values, the price of a weight is that of
-        ``MIN_PRICED_VALUES`` values."""
+        Below ``min_priced_values`` values, the price of a weight is that of
+        ``min_priced_values`` values."""
         return self.criterion(cand.valid_error, cand.network.n_weights)
 
     def criterion(self, valid_error: float, n_weights: int) -> float:
         """:meth:`score` of a model with this validation MSE and number of weights."""
         n = self.n_effective
-        error = max(valid_error, EXACT_MSE)
-        # n / priced is exactly 1 from MIN_PRICED_VALUES values on: plain AIC
-        price = WEIGHT_PENALTY * (n / self._priced_values)
+        error = max(valid_error, self.config.exact_mse)
+        # n / priced is exactly 1 from min_priced_values values on: plain AIC
+        price = self.config.weight_penalty * (n / self._priced_values)
         return n * np.log(error) + price * n_weights
 
     def _screen_inputs(self) -> np.ndarray | None:
         """The inputs worth connecting, for wide data (see :mod:`._input_selection`)."""
         t, v = self.train_problem, self.valid_problem
         return screen_inputs(
-            (t.x, t.y, t.sample_weight), (v.x, v.y, v.sample_weight), self.criterion
+            (t.x, t.y, t.sample_weight),
+            (v.x, v.y, v.sample_weight),
+            self.criterion,
+            self.config.max_screened_terms,
         )
 
     @property
     def _priced_values(self) -> float:
-        return max(self.n_effective, MIN_PRICED_VALUES)
+        return max(self.n_effective, self.config.min_priced_values)
 
     def _hopeless(self, network: Network, best: Candidate) -> bool:
         """Whether ``network`` would have to cut the best validation MSE more than
-        ``1 / MIN_REQUIRED_FACTOR``-fold to win on the criterion: not worth training.
+        ``1 / min_required_factor``-fold to win on the criterion: not worth training.
 
-        Cheap candidates (one Gauss-Newton product under ``CHEAP_FLOPS``) are always
+        Cheap candidates (one Gauss-Newton product under ``cheap_flops``) are always
         worth it: on small data sets (few validation values, so a steep price per weight)
         the step from a near-linear model to the right one can be that large.
         """
-        if self.train_problem.y.size * network.n_weights**2 < CHEAP_FLOPS:
+        if self.train_problem.y.size * network.n_weights**2 < self.config.cheap_flops:
             return False
         extra = network.n_weights - best.network.n_weights
-        return WEIGHT_PENALTY * extra / self._priced_values > -np.log(MIN_REQUIRED_FACTOR)
+        return self.config.weight_penalty * extra / self._priced_values > -np.log(
+            self.config.min_required_factor
+        )
 
     def _better(self, cand: Candidate, than: Candidate) -> bool:
         return self.score(cand) < self.score(than)
@@ -483,29 +526,29 @@ class Builder:
     def prune(self, chosen: Candidate) -> Candidate:
         """Remove the least salient links while the information criterion does not get
         worse (and, regardless of it, while the network exceeds the link limit, in steps
-        of at most ``LIMIT_STEP`` of its links).
+        of at most ``limit_step`` of its links).
 
         Saliency is the optimal-brain-damage estimate ``1/2 * A_kk * w_k^2`` with ``A`` the
         Gauss-Newton matrix of the training loss. Without ``disconnect_inputs_if_possible``
         an input's last link is never removed.
         """
         current = chosen
-        fraction = PRUNE_FRACTION
+        fraction = self.config.prune_fraction
         failed_at = np.inf  # smallest removal that failed from the current network
         rounds = 0  # rounds by the criterion; rounds towards the link limit are not capped
-        while rounds < MAX_PRUNE_ROUNDS:
+        while rounds < self.config.max_prune_rounds:
             over_limit = not self._within_limit(current.network)
             links = self._removable_links(current)
             if over_limit:
                 # towards the limit in steps: retraining repairs a network that lost a
                 # share of its links, not one that lost most of them at once
                 excess = current.network.n_weights - self.max_links
-                step = max(1, int(np.ceil(LIMIT_STEP * links.size)))
+                step = max(1, int(np.ceil(self.config.limit_step * links.size)))
                 n_remove = min(links.size, excess, step)
             else:
                 rounds += 1
                 n_remove = max(1, int(fraction * links.size)) if links.size else 0
-                if n_remove >= failed_at or fraction < MIN_PRUNE_FRACTION:
+                if n_remove >= failed_at or fraction < self.config.min_prune_fraction:
                     break
             if n_remove == 0:
                 break
@@ -523,7 +566,7 @@ class Builder:
                 init_beta=current.beta,
                 accept=lambda c, over=over_limit, ref=current: over or not self._better(ref, c),
             )
-            if self.history[-1]["kept"]:
+            if trial.kept:
                 current, failed_at = trial, np.inf
             else:
                 fraction, failed_at = fraction / 2.0, n_remove

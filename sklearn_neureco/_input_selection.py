@@ -20,17 +20,11 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import lars_path
 
-# Screening runs when a linear network on every input would have more weights than this
-# share of the training rows (inputs + 1 > WIDE_RATIO * rows): 10 inputs for 100 rows.
-WIDE_RATIO = 0.1
-# Each kept input costs two terms (linear and square) in the fits that choose how many to
-# keep; a fit uses at most a quarter of the training rows as terms, and at most this many.
-MAX_SCREENED_TERMS = 200
 
-
-def is_wide(n_inputs: int, n_train_rows: int) -> bool:
-    """Whether the inputs are many for the training rows (see :data:`WIDE_RATIO`)."""
-    return n_inputs + 1 > WIDE_RATIO * n_train_rows
+def is_wide(n_inputs: int, n_train_rows: int, ratio: float) -> bool:
+    """Whether a linear network on every input would have more weights than ``ratio``
+    times the training rows (with ``ratio`` 0.1: more than 10 inputs for 100 rows)."""
+    return n_inputs + 1 > ratio * n_train_rows
 
 
 def _terms(x: np.ndarray, mean: np.ndarray, square_mean: np.ndarray) -> np.ndarray:
@@ -77,16 +71,20 @@ def screen_inputs(
     train: tuple[np.ndarray, np.ndarray, np.ndarray],
     valid: tuple[np.ndarray, np.ndarray, np.ndarray],
     criterion: Callable[[float, int], float],
+    max_screened_terms: int,
 ) -> np.ndarray | None:
     """Which inputs to keep (boolean, one per input), or ``None`` if none can be ranked.
 
     ``train`` and ``valid`` are ``(x, y, sample_weight)`` in normalised units, the weights
     summing to 1 (``valid`` may be ``train`` itself, when there are no validation rows);
     ``criterion(validation MSE, number of weights)`` is the build's score, lower is better.
+    Each kept input costs two terms (linear and square) in the fits that choose how many
+    to keep; a fit uses at most a quarter of the training rows as terms, and at most
+    ``max_screened_terms``.
     """
     x, y, sw = train
     n, d = x.shape
-    max_terms = min(2 * d, (n - 1) // 4, MAX_SCREENED_TERMS)
+    max_terms = min(2 * d, (n - 1) // 4, max_screened_terms)
     if max_terms < 1:
         return None
     mean = sw @ x

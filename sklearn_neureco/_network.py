@@ -12,8 +12,10 @@ Layers are numbered ``0`` (the inputs) to ``L + 1`` (the outputs). Layer ``l >= 
 receive links from *any* earlier layer ``s < l`` through a weight block ``W[l, s]`` of shape
 ``(n_l, n_s)``, restricted by a boolean mask of the same shape. Links that skip layers (for
 example direct input-to-output links, which give the network a linear part) are therefore
-allowed, and a single weight can be absent. Hidden layers apply ``tanh``; the output layer
-is linear.
+allowed, and a single weight can be absent. Each layer is described once
+(:class:`Layer`: its incoming :class:`Block` s, its biases, its :class:`Activation`), and
+every pass walks that description: hidden layers apply ``tanh``, the output layer is linear
+(an estimator's output link, such as a softmax, belongs to its objective, not the network).
 
 Weight order
 ------------
@@ -25,7 +27,8 @@ of ``W[l, s]`` row by row (target neuron, then source unit, C order); then the b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,6 +43,52 @@ def row_chunks(n_rows: int, chunk_rows: int | None = None) -> Iterator[slice]:
     chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
     for start in range(0, n_rows, chunk_rows):
         yield slice(start, min(start + chunk_rows, n_rows))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation, with its derivative written in terms of its output
+    (what the backward passes keep)."""
+
+    name: str
+    apply: Callable[[np.ndarray], np.ndarray]  # may work in place on its argument
+    slope: Callable[[np.ndarray], np.ndarray] | None  # d output / d input; None: 1
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+TANH = Activation("tanh", lambda z: np.tanh(z, out=z), lambda t: 1.0 - t * t)
+IDENTITY = Activation("identity", lambda z: z, None)
+
+
+@dataclass(frozen=True)
+class Block:
+    """The links from one source layer into a layer: ``W[l, source]`` restricted to
+    ``mask``, its active entries stored at ``w[offset : offset + index.size]``."""
+
+    source: int
+    mask: np.ndarray  # (n_l, n_source) bool
+    index: np.ndarray  # flat indices of the active links, C order = weight order
+    rows: np.ndarray  # their target neurons
+    cols: np.ndarray  # their source units
+    offset: int
+
+    @property
+    def full(self) -> bool:
+        return self.index.size == self.mask.size
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of weights: its incoming blocks (by source layer), its biases and its
+    activation. The passes below walk these and nothing else."""
+
+    index: int
+    size: int
+    blocks: tuple[Block, ...]
+    bias_offset: int
+    activation: Activation
 
 
 class Network:
@@ -60,10 +109,10 @@ class Network:
             raise ValueError(f"layer_sizes must hold at least 2 positive sizes, got {sizes}")
         self.layer_sizes = sizes
         self.n_layers = len(sizes) - 1  # layers that carry weights
-        blocks = []  # (l, s, mask, flat active indices, offset in w)
-        bias_offsets = {}
+        layers = []
         offset = 0
         for l in range(1, len(sizes)):
+            blocks = []
             for s in range(l):
                 mask = masks.get((l, s))
                 if mask is None:
@@ -76,26 +125,29 @@ class Network:
                 idx = np.flatnonzero(mask)
                 if idx.size == 0:
                     continue
-                blocks.append((l, s, mask, idx, offset))
+                rows, cols = np.unravel_index(idx, mask.shape)
+                blocks.append(Block(s, mask, idx, rows, cols, offset))
                 offset += idx.size
-            bias_offsets[l] = offset
+            activation = IDENTITY if l == len(sizes) - 1 else TANH
+            layers.append(Layer(l, sizes[l], tuple(blocks), offset, activation))
             offset += sizes[l]
-        self._blocks = blocks
-        # (target rows, source columns) of each block's active links, for the Jacobians
-        self._link_index = [np.unravel_index(idx, mask.shape) for _, _, mask, idx, _ in blocks]
-        self._bias_offsets = bias_offsets
+        self.layers: tuple[Layer, ...] = tuple(layers)
         self.n_weights = offset
 
     # ------------------------------------------------------------------ structure
     @property
     def masks(self) -> dict[tuple[int, int], np.ndarray]:
         """The active link masks, keyed by ``(target layer, source layer)``."""
-        return {(l, s): mask.copy() for l, s, mask, _, _ in self._blocks}
+        return {(l, s): mask.copy() for l, s, mask, _, _ in self.blocks()}
 
     def blocks(self):
         """``(l, s, mask, active flat indices, offset in w)`` for each weight block, in
         weight order."""
-        return list(self._blocks)
+        return [
+            (layer.index, b.source, b.mask, b.index, b.offset)
+            for layer in self.layers
+            for b in layer.blocks
+        ]
 
     @property
     def n_inputs(self) -> int:
@@ -108,7 +160,7 @@ class Network:
     def connected_inputs(self) -> np.ndarray:
         """Boolean array: which inputs have at least one outgoing link."""
         used = np.zeros(self.n_inputs, dtype=bool)
-        for _, s, mask, _, _ in self._blocks:
+        for _, s, mask, _, _ in self.blocks():
             if s == 0:
                 used |= mask.any(axis=0)
         return used
@@ -122,21 +174,23 @@ class Network:
         w = np.asarray(w, dtype=np.float64).reshape(-1)
         if w.size != self.n_weights:
             raise ValueError(f"expected {self.n_weights} weights, got {w.size}")
-        W = {}
-        for l, s, mask, idx, off in self._blocks:
-            block = np.zeros(mask.size)
-            block[idx] = w[off : off + idx.size]
-            W[l, s] = block.reshape(mask.shape)
-        b = {l: w[off : off + self.layer_sizes[l]] for l, off in self._bias_offsets.items()}
+        W, b = {}, {}
+        for layer in self.layers:
+            for block in layer.blocks:
+                dense = np.zeros(block.mask.size)
+                dense[block.index] = w[block.offset : block.offset + block.index.size]
+                W[layer.index, block.source] = dense.reshape(block.mask.shape)
+            b[layer.index] = w[layer.bias_offset : layer.bias_offset + layer.size]
         return W, b
 
     def pack(self, W, b) -> np.ndarray:
         """Inverse of :meth:`unpack`: entries on absent links are ignored."""
         w = np.empty(self.n_weights)
-        for l, s, _, idx, off in self._blocks:
-            w[off : off + idx.size] = W[l, s].reshape(-1)[idx]
-        for l, off in self._bias_offsets.items():
-            w[off : off + self.layer_sizes[l]] = b[l]
+        for layer in self.layers:
+            for block in layer.blocks:
+                end = block.offset + block.index.size
+                w[block.offset : end] = W[layer.index, block.source].reshape(-1)[block.index]
+            w[layer.bias_offset : layer.bias_offset + layer.size] = b[layer.index]
         return w
 
     # ------------------------------------------------------------------ passes
@@ -144,13 +198,11 @@ class Network:
         """All layer outputs ``h[0] = x, ..., h[L+1] = y`` for one row block, from the
         unpacked weights ``(W, b)``."""
         h = [x]
-        last = self.n_layers
-        for l in range(1, last + 1):
-            z = np.broadcast_to(b[l], (x.shape[0], self.layer_sizes[l])).copy()
-            for (tl, s), Wls in W.items():
-                if tl == l:
-                    z += h[s] @ Wls.T
-            h.append(z if l == last else np.tanh(z, out=z))
+        for layer in self.layers:
+            z = np.broadcast_to(b[layer.index], (x.shape[0], layer.size)).copy()
+            for block in layer.blocks:
+                z += h[block.source] @ W[layer.index, block.source].T
+            h.append(layer.activation.apply(z))
         return h
 
     def forward(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -168,32 +220,28 @@ class Network:
         """
         W, b = self.unpack(w)
         dW, db = self.unpack(dw) if dw is not None else ({}, {})
-        last = self.n_layers
         y = np.empty((x.shape[0], self.n_outputs))
         dy = np.empty_like(y)
         for rows in row_chunks(x.shape[0]):
             h = [x[rows]]
             dh = [None if dx is None else dx[rows]]
             n = h[0].shape[0]
-            for l in range(1, last + 1):
-                z = np.broadcast_to(b[l], (n, self.layer_sizes[l])).copy()
+            for layer in self.layers:
+                l = layer.index
+                z = np.broadcast_to(b[l], (n, layer.size)).copy()
                 dz = np.broadcast_to(db[l], z.shape).copy() if db else np.zeros_like(z)
-                for (tl, s), Wls in W.items():
-                    if tl != l:
-                        continue
-                    z += h[s] @ Wls.T
+                for block in layer.blocks:
+                    s = block.source
+                    z += h[s] @ W[l, s].T
                     if dh[s] is not None:
-                        dz += dh[s] @ Wls.T
+                        dz += dh[s] @ W[l, s].T
                     if dW:
                         dz += h[s] @ dW[l, s].T
-                if l == last:
-                    h.append(z)
-                    dh.append(dz)
-                else:
-                    t = np.tanh(z, out=z)
-                    dz *= 1.0 - t * t
-                    h.append(t)
-                    dh.append(dz)
+                out = layer.activation.apply(z)
+                if layer.activation.slope is not None:
+                    dz *= layer.activation.slope(out)
+                h.append(out)
+                dh.append(dz)
             y[rows] = h[-1]
             dy[rows] = dh[-1]
         return y, dy
@@ -208,28 +256,27 @@ class Network:
         W, b = self.unpack(w)
         gW = {key: np.zeros_like(Wls) for key, Wls in W.items()}
         gb = {l: np.zeros_like(bl) for l, bl in b.items()}
-        last = self.n_layers
         y = np.empty((x.shape[0], self.n_outputs))
         gx = np.empty_like(x) if wrt_inputs else None
         for rows in row_chunks(x.shape[0]):
             h = self.activations(W, b, x[rows])
             y[rows] = h[-1]
-            g = [None] * (last + 1)
-            g[last] = np.asarray(gy[rows], dtype=np.float64)
-            for l in range(last, 0, -1):
+            g = [None] * (self.n_layers + 1)
+            g[-1] = np.asarray(gy[rows], dtype=np.float64)
+            for layer in reversed(self.layers):
+                l = layer.index
                 gz = g[l]
                 if gz is None:  # nothing flows back through this layer
                     continue
-                if l != last:
-                    gz = gz * (1.0 - h[l] * h[l])
+                if layer.activation.slope is not None:
+                    gz = gz * layer.activation.slope(h[l])
                 gb[l] += gz.sum(axis=0)
-                for (tl, s), Wls in W.items():
-                    if tl != l:
-                        continue
+                for block in layer.blocks:
+                    s = block.source
                     gW[l, s] += gz.T @ h[s]
                     if s == 0 and not wrt_inputs:
                         continue
-                    contrib = gz @ Wls
+                    contrib = gz @ W[l, s]
                     g[s] = contrib if g[s] is None else g[s] + contrib
             if wrt_inputs:
                 gx[rows] = 0.0 if g[0] is None else g[0]
@@ -245,7 +292,7 @@ class Network:
         """
         W, b = self.unpack(w)
         h = self.activations(W, b, x)
-        n, n_out, last = x.shape[0], self.n_outputs, self.n_layers
+        n, n_out = x.shape[0], self.n_outputs
         Jw = None
         if wrt_weights and out is None:
             Jw = np.zeros((n, n_out, self.n_weights))
@@ -255,28 +302,25 @@ class Network:
             Jw = out
             Jw.fill(0.0)
         # g[l] is (n, n_out, n_l): derivative of every output with respect to h[l]
-        g = [None] * (last + 1)
-        g[last] = np.broadcast_to(np.eye(n_out), (n, n_out, n_out))
-        for l in range(last, 0, -1):
+        g = [None] * (self.n_layers + 1)
+        g[-1] = np.broadcast_to(np.eye(n_out), (n, n_out, n_out))
+        for layer in reversed(self.layers):
+            l = layer.index
             gz = g[l]
             if gz is None:
                 continue
-            if l != last:
-                gz = gz * (1.0 - h[l] * h[l])[:, None, :]
+            if layer.activation.slope is not None:
+                gz = gz * layer.activation.slope(h[l])[:, None, :]
             if wrt_weights:
-                off = self._bias_offsets[l]
-                Jw[:, :, off : off + self.layer_sizes[l]] = gz
-            for (tl, s, _, idx, off), (rows, cols) in zip(
-                self._blocks, self._link_index, strict=True
-            ):
-                if tl != l:
-                    continue
-                if wrt_weights and idx.size == rows.size and idx.size == W[l, s].size:
+                Jw[:, :, layer.bias_offset : layer.bias_offset + layer.size] = gz
+            for block in layer.blocks:
+                s, off, size = block.source, block.offset, block.index.size
+                if wrt_weights and block.full:
                     # a full block: the outer product, without gathering (C order = weight order)
-                    view = Jw[:, :, off : off + idx.size].reshape(n, n_out, *W[l, s].shape)
+                    view = Jw[:, :, off : off + size].reshape(n, n_out, *block.mask.shape)
                     np.multiply(gz[:, :, :, None], h[s][:, None, None, :], out=view)
                 elif wrt_weights:
-                    Jw[:, :, off : off + idx.size] = gz[:, :, rows] * h[s][:, None, cols]
+                    Jw[:, :, off : off + size] = gz[:, :, block.rows] * h[s][:, None, block.cols]
                 if s == 0 and not wrt_inputs:
                     continue
                 contrib = gz @ W[l, s]

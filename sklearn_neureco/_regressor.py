@@ -6,6 +6,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._architecture import Builder, Candidate, within_limit
+from ._architecture import BuildConfig, Builder, BuildResult, Candidate, within_limit
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
@@ -122,6 +123,10 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         seed and data give the same model, bit for bit on one machine.
     verbose : int, default=0
         1 or more: one line per candidate architecture on stderr.
+    build_config : BuildConfig, default=None
+        Expert setting: the tuning constants of the architecture search (see
+        :class:`~sklearn_neureco.BuildConfig`); None means the defaults, which nothing
+        needs to change. Not stored in model files.
 
     Attributes
     ----------
@@ -187,6 +192,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "build_config": [BuildConfig, None],
     }
 
     def __init__(
@@ -208,6 +214,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        build_config=None,
     ):
         self.inputs_shifting = inputs_shifting
         self.inputs_scaling = inputs_scaling
@@ -225,6 +232,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.build_config = build_config
 
     # ---------------------------------------------------------------------- fit
     def fit(
@@ -272,11 +280,14 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         # validate_data resets fitted attributes early: restore them if anything fails
         snapshot = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight, X_val, y_val, init_model, freeze_structure)
+            said = self._fit(X, y, sample_weight, X_val, y_val, init_model, freeze_structure)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        for message, category in said:  # here, where the user's call is known
+            warnings.warn(message, category, stacklevel=2)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
@@ -312,6 +323,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         if self.checkpoint_address is not None:  # refuse a bad target before any training
             checkpoint_path = check_target(self.checkpoint_address, "checkpoint_address")
 
+        said: list[tuple[str, type[Warning]]] = []  # warnings for fit to give
         # validation rows weigh as an average training row in final learning
         val_weight = sample_weight.mean()
         X, Y, sample_weight = merge_duplicate_rows(X, Y, sample_weight)
@@ -345,12 +357,13 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                 xn, self.valid_percentage, rng, groups=input_groups(X)
             )
             if valid_idx.size == 0:
-                warnings.warn(
-                    f"no validation rows: {len(X)} distinct rows are too few to hold "
-                    f"{self.valid_percentage} % of them out, so the architecture is chosen "
-                    "on the training error; give more data or X_val and y_val",
-                    UserWarning,
-                    stacklevel=4,  # _fit, its fit context, fit, the caller
+                said.append(
+                    (
+                        f"no validation rows: {len(X)} distinct rows are too few to hold "
+                        f"{self.valid_percentage} % of them out, so the architecture is "
+                        "chosen on the training error; give more data or X_val and y_val",
+                        UserWarning,
+                    )
                 )
 
         log = None
@@ -380,6 +393,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             "initial_beta_reg": self.initial_beta_reg,
             "disconnect_inputs_if_possible": self.disconnect_inputs_if_possible,
             "links_maximum_number": self.links_maximum_number,
+            "config": self.build_config,
         }
         with single_threaded_blas():
             # every build shares the split (so their validation scores compare); the first
@@ -399,27 +413,28 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                 )
 
             if n_builds > 1 and effective_n_jobs(self.n_jobs) > 1:
-                chosen, build = self._parallel_builds(
+                results = self._parallel_builds(
                     setup, rngs, start, log=log, on_candidate=on_candidate, history=history
                 )
-                builder = builder_of(build)  # records the final training in its name
             else:
-                chosen, chosen_score = None, np.inf
-                for build in range(n_builds):
-                    candidate_builder = builder_of(build)
-                    candidate = candidate_builder.run(start, freeze_structure)
-                    score = candidate_builder.score(candidate)
-                    if chosen is None or score < chosen_score:
-                        chosen, builder, chosen_score = candidate, candidate_builder, score
-            network, w, beta = chosen.network, chosen.w, chosen.beta
+                results = (
+                    builder_of(build).run(start, freeze_structure) for build in range(n_builds)
+                )
+            chosen, build = None, 0
+            for number, result in enumerate(results):  # as each ends: the first best wins
+                said.extend(result.warnings)
+                if chosen is None or result.score < chosen.score:
+                    chosen, build = result, number
+            builder = builder_of(build)  # records the final training in its name
+            network, w, beta = chosen.chosen.network, chosen.chosen.w, chosen.chosen.beta
             if self.final_learning and valid_idx.size:
                 started = time.perf_counter()
                 problem = LeastSquaresProblem(
                     network, xn, yn, sample_weight / sample_weight.sum(), beta=beta
                 )
-                result = train(problem, w)
-                w = result.w
-                builder.record_final(network, w, beta, time.perf_counter() - started, result.n_iter)
+                final = train(problem, w)
+                w = final.w
+                builder.record_final(network, w, beta, time.perf_counter() - started, final.n_iter)
 
         self.n_outputs_ = Y.shape[1]
         self._output_1d = output_1d
@@ -428,35 +443,30 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
         self.beta_reg_ = float(beta)
         self.history_ = history
-        return self
+        return said
 
     def _parallel_builds(self, setup, rngs, start, *, log, on_candidate, history):
-        """Run the builds in ``n_jobs`` processes; return ``(chosen candidate, its build)``.
+        """Run the builds in ``n_jobs`` processes; yield their :class:`BuildResult` in
+        build order.
 
-        Each build's log lines, records, checkpoint candidates and warnings are replayed
-        here in build order as the builds end: the result, ``history_`` and the checkpoint
-        file are those of the same builds run one after the other on one thread.
+        Each build's log lines, records and checkpoint candidates are replayed here in
+        build order as the builds end, and the warnings it raised join its result: the
+        results, ``history_`` and the checkpoint file are those of the same builds run one
+        after the other on one thread.
         """
         jobs = (
             delayed(_isolated_build)(setup, build_rng, build, start, on_candidate is not None)
             for build, build_rng in enumerate(rngs)
         )
-        chosen, chosen_build, chosen_score = None, 0, np.inf
         # processes, whatever the joblib context: a build sets process-wide BLAS limits
         n_jobs = min(effective_n_jobs(self.n_jobs), len(rngs))  # no idle worker process
-        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(jobs)
-        for build, (candidate, score, records, lines, models, caught) in enumerate(results):
-            history.extend(records)
-            for line in lines if log is not None else []:
+        for isolated in Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(jobs):
+            history.extend(isolated.records)
+            for line in isolated.lines if log is not None else []:
                 log(line)
-            for model, record in models:
+            for model, record in isolated.models:
                 on_candidate(model, record)
-            for message, category in caught:
-                # as Builder.run's own: at the caller of fit (here, _fit, its context, fit)
-                warnings.warn(message, category, stacklevel=5)
-            if chosen is None or score < chosen_score:
-                chosen, chosen_build, chosen_score = candidate, build, score
-        return chosen, chosen_build
+            yield isolated.result
 
     # ------------------------------------------------------------------ predict
     def predict(self, X) -> np.ndarray:
@@ -721,7 +731,18 @@ class _CheckpointWriter:
         )
 
 
-def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool):
+@dataclass
+class _IsolatedBuild:
+    """One build run in a worker process, with what it would have logged, recorded and
+    checkpointed there (its warnings are in ``result``)."""
+
+    result: BuildResult
+    records: list[dict]
+    lines: list[str]
+    models: list[tuple[Candidate, dict]]
+
+
+def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool) -> _IsolatedBuild:
     """One build, in a worker process and on one thread. What it would log, record,
     checkpoint and warn is returned instead, for the parent to replay in build order."""
     lines: list[str] = []
@@ -742,8 +763,8 @@ def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool):
                 on_candidate=keep if keep_models else None,
                 build=build,
             )
-            candidate = builder.run(start, False)
+            result = builder.run(start, False)
     finally:
         set_large_product_threads(threads)
-    raised = [(w.message, w.category) for w in caught]
-    return candidate, builder.score(candidate), builder.history, lines, models, raised
+    result.warnings[:0] = [(str(w.message), w.category) for w in caught]
+    return _IsolatedBuild(result, builder.history, lines, models)

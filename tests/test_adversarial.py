@@ -19,6 +19,7 @@ import pytest
 from sklearn.linear_model import LassoCV
 
 from sklearn_neureco import ModelFileError, NeurEcoRegressor, Tabular, _persistence
+from sklearn_neureco._architecture import BuildConfig
 from sklearn_neureco._rows import input_groups, merge_duplicate_rows, split_validation
 from tests._helpers import smooth_function
 
@@ -197,7 +198,8 @@ def test_wide_data_with_an_even_effect_keep_that_input():
 def test_narrow_data_are_not_screened():
     from sklearn_neureco._input_selection import is_wide
 
-    assert not is_wide(10, 667) and is_wide(70, 667) and is_wide(2000, 200)
+    ratio = BuildConfig().wide_ratio
+    assert not is_wide(10, 667, ratio) and is_wide(70, 667, ratio) and is_wide(2000, 200, ratio)
 
 
 # ------------------------------------------------------------------ 3. duplicate rows

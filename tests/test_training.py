@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
-from sklearn_neureco._architecture import MIN_PRICED_VALUES, WEIGHT_PENALTY
+from sklearn_neureco._architecture import BuildConfig
 from sklearn_neureco._optimize import set_large_product_threads
 from tests._helpers import smooth_function
 
@@ -84,8 +84,9 @@ def test_several_builds_keep_the_best_on_validation(rng):
         return model.fit(X, y, X_val=X_val, y_val=y_val)
 
     def criterion(model):  # the one the build compares networks by (AIC on validation)
-        n = len(X_val)  # under MIN_PRICED_VALUES: a weight costs 2 n / MIN_PRICED_VALUES
-        price = WEIGHT_PENALTY * n / max(n, MIN_PRICED_VALUES)
+        n = len(X_val)  # under min_priced_values: a weight costs 2 n / min_priced_values
+        config = BuildConfig()
+        price = config.weight_penalty * n / max(n, config.min_priced_values)
         mse = np.mean((model.predict(X_val) - y_val) ** 2)
         return n * np.log(mse) + price * model.n_weights_
 
