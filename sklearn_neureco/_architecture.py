@@ -34,7 +34,8 @@ import numpy as np
 
 from ._input_selection import is_wide, screen_inputs
 from ._network import Network, dense_masks
-from ._optimize import LeastSquaresProblem, train
+from ._objectives import LEAST_SQUARES, LeastSquares
+from ._optimize import TrainingProblem, train
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,6 @@ class BuildConfig:
     # throws away the right model for a near-linear one; the cap asks at most 2 % per weight.
     weight_penalty: float = 2.0
     min_priced_values: int = 100
-    # Validation MSEs (of outputs normalised to about 1) below this are rounding noise: fits
-    # that good count as exact, and the smallest of them wins.
-    exact_mse: float = (1e3 * np.finfo(np.float64).eps) ** 2
     # Growth stops before a candidate that would need to divide the validation MSE by more
     # than 1 / min_required_factor to be preferred (its extra weights cost that much),
     # unless one Gauss-Newton product J^T J of it costs under cheap_flops multiply-adds
@@ -213,6 +211,7 @@ class Builder:
         links_maximum_number: int,
         rng: np.random.Generator,
         config: BuildConfig | None = None,
+        objective: LeastSquares = LEAST_SQUARES,
         log: Callable[[str], None] | None = None,
         on_candidate: Callable[[Candidate, dict], None] | None = None,
         history: list[dict] | None = None,
@@ -221,10 +220,15 @@ class Builder:
         self.config = BuildConfig() if config is None else config
         self.x, self.y = x, y
         sw = sample_weight / sample_weight[train_idx].sum()
-        self.train_problem = LeastSquaresProblem(None, x[train_idx], y[train_idx], sw[train_idx])
+        self.objective = objective
+        self.train_problem = TrainingProblem(
+            None, x[train_idx], y[train_idx], sw[train_idx], objective=objective
+        )
         if valid_idx.size and sample_weight[valid_idx].sum() > 0:
             sv = sample_weight[valid_idx] / sample_weight[valid_idx].sum()
-            self.valid_problem = LeastSquaresProblem(None, x[valid_idx], y[valid_idx], sv)
+            self.valid_problem = TrainingProblem(
+                None, x[valid_idx], y[valid_idx], sv, objective=objective
+            )
         else:  # no usable validation data: select on training error
             self.valid_problem = self.train_problem
         v = self.valid_problem.sample_weight
@@ -244,9 +248,8 @@ class Builder:
     def _monitor(self, network):
         if self.valid_problem is self.train_problem:
             return None
-        valid = LeastSquaresProblem(
-            network, self.valid_problem.x, self.valid_problem.y, self.valid_problem.sample_weight
-        )
+        v = self.valid_problem
+        valid = TrainingProblem(network, v.x, v.y, v.sample_weight, objective=self.objective)
         return valid.data_error
 
     def _errors(self, network, w):
@@ -367,7 +370,7 @@ class Builder:
         pick = np.arange(m)
         if feeds_outputs:
             t = np.tanh((u - centre) / spread)
-            residual = (problem.y - h[-1])[sub]
+            residual = problem.objective.residual(h[-1], problem.y)[sub]
             sw = problem.sample_weight[sub, None]
             tc = t - (sw.T @ t) / sw.sum()  # centred: the output bias absorbs a constant
             spread_t = (sw.T @ (tc * tc)).T
@@ -380,7 +383,7 @@ class Builder:
         if feeds_outputs:
             u = sum(h[s] @ W[layer, s][rows].T for s in sources) + b[layer][rows]
             t, root_w = np.tanh(u), np.sqrt(problem.sample_weight)[:, None]
-            residual = problem.y - h[-1]
+            residual = problem.objective.residual(h[-1], problem.y)
             gram = (t * root_w).T @ (t * root_w)
             ridge = 1e-8 * np.trace(gram) / m + 1e-12
             coef = np.linalg.solve(gram + ridge * np.eye(m), (t * root_w).T @ (residual * root_w))
@@ -474,7 +477,8 @@ class Builder:
         return BuildResult(pruned, self.score(pruned), said)
 
     def score(self, cand: Candidate) -> float:
-        """Akaike's information criterion on the validation data (lower is better):
+        """Akaike's information criterion on the validation data (lower is better): the
+        objective's deviance plus the weights' price, for least squares
         ``n ln(validation MSE) + 2 n_weights``, with ``n`` the effective number of
         validation values. A network with ``k`` more weights must lower the validation MSE
         by a factor ``exp(-2 k / n)`` to be preferred: every weight must pay for itself.
@@ -485,10 +489,9 @@ class Builder:
     def criterion(self, valid_error: float, n_weights: int) -> float:
         """:meth:`score` of a model with this validation MSE and number of weights."""
         n = self.n_effective
-        error = max(valid_error, self.config.exact_mse)
         # n / priced is exactly 1 from min_priced_values values on: plain AIC
         price = self.config.weight_penalty * (n / self._priced_values)
-        return n * np.log(error) + price * n_weights
+        return self.objective.deviance(valid_error, n) + price * n_weights
 
     def _screen_inputs(self) -> np.ndarray | None:
         """The inputs worth connecting, for wide data (see :mod:`._input_selection`)."""

@@ -1,11 +1,13 @@
 """Second-order training of a :class:`~sklearn_neureco._network.Network`.
 
-The objective is the regularised, sample-weighted least-squares loss in normalised space::
+Training minimises an objective's loss (:mod:`._objectives`) plus a weight penalty, in
+normalised space; for the regressor's least squares::
 
     E(w) = 1/2 * sum_i s_i * ||f(x_i; w) - y_i||^2  +  1/2 * beta * ||w||^2 / p
 
 with ``s_i = sample_weight_i / sum(sample_weight)`` (so the data term is half the weighted
 mean squared error, independent of the number of samples) and ``p`` the number of weights.
+Levenberg-Marquardt uses the objective's (generalised) Gauss-Newton matrix.
 
 Two optimisers minimise it, both with exact derivatives from the network:
 
@@ -33,6 +35,7 @@ from scipy import linalg, optimize
 from threadpoolctl import ThreadpoolController
 
 from ._network import Network, row_chunks
+from ._objectives import LEAST_SQUARES, LeastSquares
 
 # Rows per block when accumulating J^T J (each block's Jacobian is rows * n_out * p).
 _JACOBIAN_ROWS = 1024
@@ -87,14 +90,16 @@ def _threaded_blas_if(flops: float):
 
 
 @dataclass
-class LeastSquaresProblem:
-    """The training objective for one network on one (normalised) data set."""
+class TrainingProblem:
+    """What training minimises for one network on one (normalised) data set: the
+    objective's loss plus the weight penalty."""
 
     network: Network
     x: np.ndarray  # (n, n_inputs), normalised
     y: np.ndarray  # (n, n_outputs), normalised
     sample_weight: np.ndarray  # (n,), sums to 1
     beta: float = 0.0
+    objective: LeastSquares = LEAST_SQUARES
     # Jacobian block reused across the iterations of one network (LM calls this each step)
     _workspace: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -103,23 +108,24 @@ class LeastSquaresProblem:
         return self.beta / max(self.network.n_weights, 1)
 
     def data_error(self, w) -> float:
-        """Weighted mean squared error (the data term, without the 1/2)."""
-        r = self.network.forward(w, self.x) - self.y
-        return float(self.sample_weight @ np.einsum("ij,ij->i", r, r))
+        """The objective's data error (for least squares the weighted mean squared error;
+        the loss's data term is half of it)."""
+        return self.objective.error(self.network.forward(w, self.x), self.y, self.sample_weight)
 
     def loss(self, w) -> float:
         return 0.5 * self.data_error(w) + 0.5 * self._reg * float(w @ w)
 
     def loss_and_gradient(self, w):
-        r = self.network.forward(w, self.x) - self.y
-        gy = r * self.sample_weight[:, None]
+        f = self.network.forward(w, self.x)
+        gy, data_loss = self.objective.output_gradient(f, self.y, self.sample_weight)
         _, gw, _ = self.network.vjp(w, self.x, gy, wrt_inputs=False)
-        loss = 0.5 * float(np.einsum("ij,ij->", gy, r)) + 0.5 * self._reg * float(w @ w)
+        loss = data_loss + 0.5 * self._reg * float(w @ w)
         return loss, gw + self._reg * w
 
     def _weighted_jacobian_blocks(self, w):
-        """``(sqrt(s) * J, sqrt(s) * r)`` per row block, ``J`` as ``(rows * n_out, p)`` in a
-        buffer reused across blocks and calls."""
+        """The objective's Gauss-Newton factors ``(B, r)`` per row block (for least squares
+        ``(sqrt(s) * J, sqrt(s) * residual)``), ``B`` as ``(rows * n_out, p)`` in a buffer
+        reused across blocks and calls."""
         p, n_out = self.network.n_weights, self.network.n_outputs
         shape = (min(self.x.shape[0], _JACOBIAN_ROWS), n_out, p)
         if self._workspace is None or self._workspace.shape != shape:
@@ -127,9 +133,7 @@ class LeastSquaresProblem:
         for rows in row_chunks(self.x.shape[0], _JACOBIAN_ROWS):
             size = rows.stop - rows.start
             y, Jw, _ = self.network.jacobians(w, self.x[rows], out=self._workspace[:size])
-            sw = np.sqrt(self.sample_weight[rows])
-            Jw *= sw[:, None, None]
-            yield Jw.reshape(-1, p), ((y - self.y[rows]) * sw[:, None]).reshape(-1)
+            yield self.objective.gauss_newton(Jw, y, self.y[rows], self.sample_weight[rows])
 
     def damping_diagonal(self) -> np.ndarray:
         """Levenberg-Marquardt's damping ``D`` (``A + mu * diag(D)``), one entry per weight.
@@ -225,7 +229,7 @@ class _EarlyStopping:
 
 
 def levenberg_marquardt(
-    problem: LeastSquaresProblem,
+    problem: TrainingProblem,
     w0: np.ndarray,
     *,
     ftol: float | None = None,
@@ -236,7 +240,7 @@ def levenberg_marquardt(
     patience: int = 10,
 ) -> OptimizeResult:
     """Minimise ``problem.loss`` by Levenberg-Marquardt with Nielsen's damping update,
-    the damping scaled per input (:meth:`LeastSquaresProblem.damping_diagonal`).
+    the damping scaled per input (:meth:`TrainingProblem.damping_diagonal`).
 
     With ``monitor`` (the validation error of a weight vector), training also stops once
     ``patience`` accepted steps have not improved it, and returns the best weights seen
@@ -287,7 +291,7 @@ def levenberg_marquardt(
 
 
 def lbfgs(
-    problem: LeastSquaresProblem,
+    problem: TrainingProblem,
     w0: np.ndarray,
     *,
     ftol: float | None = None,
@@ -329,7 +333,7 @@ def lbfgs(
     return OptimizeResult(w, loss, int(res.nit))
 
 
-def train(problem: LeastSquaresProblem, w0: np.ndarray, monitor=None) -> OptimizeResult:
+def train(problem: TrainingProblem, w0: np.ndarray, monitor=None) -> OptimizeResult:
     """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS.
 
     ``monitor`` (validation error of a weight vector) enables early stopping.

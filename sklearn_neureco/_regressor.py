@@ -22,8 +22,9 @@ from ._architecture import BuildConfig, Builder, BuildResult, Candidate, within_
 from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
+from ._objectives import LEAST_SQUARES
 from ._optimize import (
-    LeastSquaresProblem,
+    TrainingProblem,
     set_large_product_threads,
     single_threaded_blas,
     train,
@@ -169,6 +170,9 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     >>> pw.shape == (model.n_weights_, 1), px.shape
     (True, (3, 2))
     """
+
+    # what the network is trained for: least squares on linear outputs
+    _objective = LEAST_SQUARES
 
     _parameter_constraints: dict = {
         "inputs_shifting": [StrOptions(set(SHIFTINGS))],
@@ -394,6 +398,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             "disconnect_inputs_if_possible": self.disconnect_inputs_if_possible,
             "links_maximum_number": self.links_maximum_number,
             "config": self.build_config,
+            "objective": self._objective,
         }
         with single_threaded_blas():
             # every build shares the split (so their validation scores compare); the first
@@ -429,8 +434,13 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             network, w, beta = chosen.chosen.network, chosen.chosen.w, chosen.chosen.beta
             if self.final_learning and valid_idx.size:
                 started = time.perf_counter()
-                problem = LeastSquaresProblem(
-                    network, xn, yn, sample_weight / sample_weight.sum(), beta=beta
+                problem = TrainingProblem(
+                    network,
+                    xn,
+                    yn,
+                    sample_weight / sample_weight.sum(),
+                    beta=beta,
+                    objective=self._objective,
                 )
                 final = train(problem, w)
                 w = final.w

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco._network import Network, dense_masks
-from sklearn_neureco._optimize import LeastSquaresProblem, levenberg_marquardt
+from sklearn_neureco._optimize import TrainingProblem, levenberg_marquardt
 
 
 def _teacher_problem(rng, squeeze: float):
@@ -21,7 +21,7 @@ def _teacher_problem(rng, squeeze: float):
             units[off : off + idx.size] = np.where(
                 np.unravel_index(idx, mask.shape)[1] == 2, 1 / squeeze, 1
             )
-    problem = LeastSquaresProblem(network, x * [1.0, 1.0, squeeze], y, np.full(200, 1 / 200))
+    problem = TrainingProblem(network, x * [1.0, 1.0, squeeze], y, np.full(200, 1 / 200))
     return problem, w0 * units, units
 
 
