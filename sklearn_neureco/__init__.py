@@ -6,6 +6,7 @@ in its weights and inputs.
 
 from . import Tabular  # the reference product's interface
 from ._architecture import BuildConfig
+from ._base import load_model
 from ._derivatives import DerivativeMixin
 from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
@@ -13,9 +14,10 @@ from ._regressor import NeurEcoRegressor
 __version__ = "0.1.0"
 
 
-def load(path, *, model_number: int | None = None, key=None) -> NeurEcoRegressor:
-    """Read a model file or checkpoint: see :meth:`NeurEcoRegressor.load`."""
-    return NeurEcoRegressor.load(path, model_number=model_number, key=key)
+def load(path, *, model_number: int | None = None, key=None):
+    """Read a model file or checkpoint as the estimator of the family that wrote it (a
+    :class:`NeurEcoRegressor`, ...): see :meth:`NeurEcoRegressor.load`."""
+    return load_model(path, model_number=model_number, key=key)
 
 
 __all__ = [

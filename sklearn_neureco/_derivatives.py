@@ -1,8 +1,7 @@
 """The derivative API shared by fitted models: weights in, exact derivatives out.
 
-:class:`DerivativeMixin` needs from its host a fitted ``network_`` (a
-:class:`~sklearn_neureco._network.Network`), the packed ``weights_``, the normalisation
-constants ``input_shift_``, ``input_scale_``, ``output_shift_``, ``output_scale_``, and
+:class:`DerivativeMixin` needs from its host a fitted ``state_`` (a
+:class:`~sklearn_neureco._state.FittedState`: network, weights, normalisation), and
 ``_validate_input(X)`` and ``_shape_output(y)``. Normalisation is part of the chain rule:
 
 ``y = y_norm * output_scale + output_shift`` and ``x_norm = (x - input_shift) / input_scale``,
@@ -61,7 +60,7 @@ class DerivativeMixin:
         w : ndarray of shape (n_weights, 1)
         """
         check_is_fitted(self)
-        return self.weights_.reshape(-1, 1).copy()
+        return self.state_.weights.reshape(-1, 1).copy()
 
     def set_weights(self, w) -> int:
         """Replace the weights; the model predicts with ``w`` from then on.
@@ -79,19 +78,19 @@ class DerivativeMixin:
         check_is_fitted(self)
         if w is None:
             raise TypeError("w must be an array of numbers, got None")
-        self.weights_ = self._check_weights(w, "w")
+        self.state_ = self.state_.with_weights(self._check_weights(w, "w"))
         return 0
 
     @property
     def n_weights_(self) -> int:
         """Number of trainable weights."""
         check_is_fitted(self)
-        return int(self.weights_.size)
+        return int(self.state_.weights.size)
 
     def _check_weights(self, w, name: str) -> np.ndarray:
-        p = self.weights_.size
+        p = self.state_.weights.size
         if w is None:
-            return self.weights_
+            return self.state_.weights
         arr = _as_float_array(w, name)
         if arr.shape not in ((p,), (p, 1)):
             raise ValueError(f"{name} must have shape ({p}, 1) or ({p},), got {arr.shape}")
@@ -126,10 +125,11 @@ class DerivativeMixin:
         w = self._check_weights(w, "w")
         dw = None if dw is None else self._check_weights(dw, "dw")
         X = self._validate_input(x)
+        state = self.state_
         if dx is not None:
-            dx = self._check_like(dx, "dx", X.shape, "x") / self.input_scale_
-        _, dy = self.network_.jvp(w, self._normalize(X), dw, dx)
-        return self._shape_output(dy * self.output_scale_)
+            dx = self._check_like(dx, "dx", X.shape, "x") / state.input_scale
+        _, dy = state.network.jvp(w, state.normalize(X), dw, dx)
+        return self._shape_output(dy * state.output_scale)
 
     def gradient(self, w, x, py):
         """Reverse-mode derivative: pull the output perturbation ``py`` back.
@@ -153,9 +153,10 @@ class DerivativeMixin:
         check_is_fitted(self)
         w = self._check_weights(w, "w")
         X = self._validate_input(x)
-        py = self._check_like(py, "py", (X.shape[0], self.n_outputs_), "predict(x)")
-        _, gw, gx = self.network_.vjp(w, self._normalize(X), py * self.output_scale_)
-        return gw.reshape(-1, 1), gx / self.input_scale_
+        state = self.state_
+        py = self._check_like(py, "py", (X.shape[0], state.n_outputs), "predict(x)")
+        _, gw, gx = state.network.vjp(w, state.normalize(X), py * state.output_scale)
+        return gw.reshape(-1, 1), gx / state.input_scale
 
     def jacobian(self, X) -> np.ndarray:
         """Jacobian of the outputs with respect to the inputs, per sample.
@@ -171,19 +172,13 @@ class DerivativeMixin:
         """
         check_is_fitted(self)
         X = self._validate_input(X)
-        xn = self._normalize(X)
-        J = np.empty((X.shape[0], self.n_outputs_, X.shape[1]))
+        state = self.state_
+        xn = state.normalize(X)
+        J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
         for rows in row_chunks(X.shape[0]):
-            _, _, J[rows] = self.network_.jacobians(
-                self.weights_, xn[rows], wrt_weights=False, wrt_inputs=True
+            _, _, J[rows] = state.network.jacobians(
+                state.weights, xn[rows], wrt_weights=False, wrt_inputs=True
             )
-        J *= self.output_scale_[None, :, None]
-        J /= self.input_scale_[None, None, :]
+        J *= state.output_scale[None, :, None]
+        J /= state.input_scale[None, None, :]
         return J
-
-    def _normalize(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.input_shift_) / self.input_scale_
-
-    def _predict_raw(self, X: np.ndarray) -> np.ndarray:
-        y = self.network_.forward(self.weights_, self._normalize(X))
-        return y * self.output_scale_ + self.output_shift_

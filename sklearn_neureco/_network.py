@@ -58,8 +58,21 @@ class Activation:
         return self.name
 
 
-TANH = Activation("tanh", lambda z: np.tanh(z, out=z), lambda t: 1.0 - t * t)
-IDENTITY = Activation("identity", lambda z: z, None)
+def _tanh_in_place(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def _tanh_slope(t: np.ndarray) -> np.ndarray:
+    return 1.0 - t * t
+
+
+def _identity(z: np.ndarray) -> np.ndarray:
+    return z
+
+
+# module-level functions, not lambdas: a network (in a fitted state) must pickle
+TANH = Activation("tanh", _tanh_in_place, _tanh_slope)
+IDENTITY = Activation("identity", _identity, None)
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,9 @@ class Network:
             offset += sizes[l]
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.n_weights = offset
+
+    def __repr__(self) -> str:
+        return f"Network(layer_sizes={self.layer_sizes}, n_weights={self.n_weights})"
 
     # ------------------------------------------------------------------ structure
     @property

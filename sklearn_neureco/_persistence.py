@@ -32,8 +32,10 @@ The payload holds:
 
 * ``meta``: UTF-8 JSON (as a ``uint8`` array) with ``format`` (``"sklearn-neureco"``),
   ``library_version``, ``kind`` (``"model"`` or ``"checkpoint"``), ``estimator``
-  (constructor parameters, ``n_features_in``, ``feature_names``, ``n_outputs``,
-  ``output_1d``, and for a model its build ``history``), ``models`` (one entry per stored
+  (``class``, the estimator's class name, ``NeurEcoRegressor`` when absent; ``params``, its
+  constructor parameters; ``n_features_in``, ``feature_names``, ``n_outputs``,
+  ``output_1d``, ``classes``, and for a model its build ``history``), ``models`` (one entry
+  per stored
   network: ``layer_sizes``, ``links``, ``beta_reg``, ``record``) and ``best`` (index of
   the model loaded by default). No file carries a path: ``checkpoint_address`` is never
   stored, so nothing in a file can direct where the package writes;
@@ -66,6 +68,9 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+
+from ._network import Network
+from ._state import FittedState, state_of
 
 FORMAT = "sklearn-neureco"
 FORMAT_VERSION = 2
@@ -500,6 +505,14 @@ def _check_estimator_meta(meta) -> dict:
         _require(isinstance(history, list), "history must be a list")
         for i, record in enumerate(history):
             check_record(record, f"history[{i}]")
+    name = meta.get("class", "NeurEcoRegressor")
+    _require(isinstance(name, str), "class must be a string")
+    classes = meta.get("classes")
+    if classes is not None:
+        _require(
+            isinstance(classes, list) and all(_scalar(c) for c in classes),
+            "classes must be a list of numbers or strings",
+        )
     return meta
 
 
@@ -585,3 +598,64 @@ def read_container(path, model_number: int | None = None, *, key=None):
         "records": [e["record"] for e in entries[: k + 1]],
     }
     return estimator, normalisation, model
+
+
+# ------------------------------------------------------------------- fitted states
+def write_states(
+    path, states: list[FittedState], params: dict, *, kind: str, best: int, key=None
+) -> None:
+    """Write fitted states of one build (sharing the normalisation and the data's shapes:
+    a checkpoint's candidates, or one model) atomically. ``params`` are the estimator's
+    constructor parameters that a file may carry (no path). A model file keeps the first
+    state's whole build record; a checkpoint each state's last record."""
+    from . import __version__
+
+    first = states[0]
+    meta = {
+        "library_version": __version__,
+        "class": first.estimator,
+        "params": params,
+        "n_features_in": int(first.n_features_in),
+        "feature_names": None if first.feature_names is None else list(first.feature_names),
+        "n_outputs": int(first.n_outputs),
+        "output_1d": bool(first.output_1d),
+        "classes": None if first.classes is None else list(first.classes),
+    }
+    if kind == "model":
+        meta["history"] = first.history
+    models = [
+        {
+            "network": state.network,
+            "w": state.weights,
+            "beta_reg": state.beta_reg,
+            "record": state.history[-1] if kind == "checkpoint" and state.history else None,
+        }
+        for state in states
+    ]
+    write_container(path, meta, first.normalisation, models, kind=kind, best=best, key=key)
+
+
+def read_state(path, model_number: int | None = None, *, key=None) -> tuple[FittedState, dict]:
+    """The fitted state of one model of a file (see :func:`read_container`), and the
+    constructor parameters the file carries (checked for type only: the estimator
+    validates their values)."""
+    meta, normalisation, stored = read_container(path, model_number, key=key)
+    history = meta.get("history")
+    if history is None:  # a checkpoint: the records of the models up to this one
+        history = [r for r in stored["records"] if r is not None]
+    names = meta.get("feature_names")
+    classes = meta.get("classes")
+    state = state_of(
+        meta.get("class", "NeurEcoRegressor"),  # files of format 1 held regressors only
+        Network(stored["layer_sizes"], stored["masks"]),
+        stored["w"],
+        normalisation,
+        beta_reg=stored["beta_reg"],
+        n_features_in=int(meta["n_features_in"]),
+        n_outputs=int(meta["n_outputs"]),
+        output_1d=bool(meta["output_1d"]),
+        feature_names=None if names is None else tuple(names),
+        classes=None if classes is None else tuple(classes),
+        history=history,
+    )
+    return state, meta["params"]

@@ -2,56 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-import warnings
-from dataclasses import dataclass
-from numbers import Integral, Real
-from pathlib import Path
-
 import numpy as np
-from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._architecture import BuildConfig, Builder, BuildResult, Candidate, within_limit
-from ._derivatives import DerivativeMixin
-from ._network import Network
-from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
+from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
+from ._engine import build_state
 from ._objectives import LEAST_SQUARES
-from ._optimize import (
-    TrainingProblem,
-    set_large_product_threads,
-    single_threaded_blas,
-    train,
-)
-from ._persistence import ModelFileError, check_target, read_container, write_container
-from ._rows import input_groups, merge_duplicate_rows, split_validation
-
-# Version of the pickled state layout; bump it when fitted attributes change meaning.
-STATE_FORMAT = 1
-# Largest initial_beta_reg: the path starts there and divides by 10 per stage, and stops
-# when the regularisation no longer binds; on a smooth function starts of 1e7 and below
-# gave the same accurate networks, 1e8 and above a linear one.
-MAX_INITIAL_BETA_REG = 1e4
 
 
-class Number(Interval):
-    """A numeric range that refuses ``True`` and ``False`` (Python counts them as 1 and 0,
-    but a flag passed for a number is a mistake)."""
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
-
-    def __str__(self):
-        return f"{super().__str__()} (not a bool)"
-
-
-class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
+class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
     """Regressor that builds its own compact neural network and exposes exact derivatives.
 
     ``fit`` chooses the architecture from the data (from a linear model up, growing neurons
@@ -174,30 +134,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
     # what the network is trained for: least squares on linear outputs
     _objective = LEAST_SQUARES
 
-    _parameter_constraints: dict = {
-        "inputs_shifting": [StrOptions(set(SHIFTINGS))],
-        "inputs_scaling": [StrOptions(set(SCALINGS))],
-        "outputs_shifting": [StrOptions(set(SHIFTINGS))],
-        "outputs_scaling": [StrOptions(set(SCALINGS))],
-        "inputs_normalize_per_feature": ["boolean"],
-        "outputs_normalize_per_feature": ["boolean"],
-        "valid_percentage": [Number(Real, 1, 50, closed="both")],
-        "initial_beta_reg": [Number(Real, 0, MAX_INITIAL_BETA_REG, closed="both")],
-        "final_learning": ["boolean"],
-        "disconnect_inputs_if_possible": ["boolean"],
-        "links_maximum_number": [Number(Integral, 0, None, closed="left")],
-        "checkpoint_address": [str, os.PathLike, None],
-        "n_init": [Number(Integral, 1, None, closed="left")],
-        # joblib's convention: 0 has no meaning
-        "n_jobs": [
-            Number(Integral, None, -1, closed="right"),
-            Number(Integral, 1, None, closed="left"),
-            None,
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "build_config": [BuildConfig, None],
-    }
+    _parameter_constraints: dict = dict(BUILD_PARAMETER_CONSTRAINTS)
 
     def __init__(
         self,
@@ -238,7 +175,6 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.build_config = build_config
 
-    # ---------------------------------------------------------------------- fit
     def fit(
         self,
         X,
@@ -281,29 +217,21 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
         self : NeurEcoRegressor
             The fitted estimator.
         """
-        # validate_data resets fitted attributes early: restore them if anything fails
-        snapshot = dict(self.__dict__)
-        try:
-            said = self._fit(X, y, sample_weight, X_val, y_val, init_model, freeze_structure)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
-        for message, category in said:  # here, where the user's call is known
-            warnings.warn(message, category, stacklevel=2)
-        return self
+        return self._guarded_fit(
+            self._fit, X, y, sample_weight, X_val, y_val, init_model, freeze_structure
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
+        """Validate the data, build, store the fitted state; return the warnings."""
         _check_numeric_targets(y, "y")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
-        output_1d = y.ndim == 1
         Y = y.reshape(len(y), -1)
         sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if not sample_weight.sum() > 0:
             raise ValueError("sample_weight must have a positive sum")
-        has_val = X_val is not None or y_val is not None
-        if has_val:
+        Y_val = None
+        if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("X_val and y_val must be given together")
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
@@ -315,168 +243,22 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
                     f"y_val must be finite with {Y.shape[1]} output(s) for each of the "
                     f"{len(X_val)} rows of X_val, got shape {np.shape(y_val)}"
                 )
-
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        rng = np.random.default_rng(seed)
-        start = None
+        init_state = None
         if init_model is not None:
-            start = self._check_init_model(init_model, X.shape[1], Y.shape[1])
-        elif freeze_structure:
-            raise ValueError("freeze_structure=True needs an init_model to freeze")
-        checkpoint_path = None
-        if self.checkpoint_address is not None:  # refuse a bad target before any training
-            checkpoint_path = check_target(self.checkpoint_address, "checkpoint_address")
-
-        said: list[tuple[str, type[Warning]]] = []  # warnings for fit to give
-        # validation rows weigh as an average training row in final learning
-        val_weight = sample_weight.mean()
-        X, Y, sample_weight = merge_duplicate_rows(X, Y, sample_weight)
-        if init_model is not None:
-            in_shift, in_scale = init_model.input_shift_, init_model.input_scale_
-            out_shift, out_scale = init_model.output_shift_, init_model.output_scale_
-        else:
-            in_shift, in_scale = fit_normalization(
-                X,
-                self.inputs_shifting,
-                self.inputs_scaling,
-                self.inputs_normalize_per_feature,
-                sample_weight,
-            )
-            out_shift, out_scale = fit_normalization(
-                Y,
-                self.outputs_shifting,
-                self.outputs_scaling,
-                self.outputs_normalize_per_feature,
-                sample_weight,
-            )
-        xn, yn = (X - in_shift) / in_scale, (Y - out_shift) / out_scale
-        if has_val:
-            train_idx = np.arange(len(X))
-            valid_idx = np.arange(len(X), len(X) + len(X_val))
-            xn = np.vstack([xn, (X_val - in_shift) / in_scale])
-            yn = np.vstack([yn, (Y_val - out_shift) / out_scale])
-            sample_weight = np.concatenate([sample_weight, np.full(len(X_val), val_weight)])
-        else:
-            train_idx, valid_idx = split_validation(
-                xn, self.valid_percentage, rng, groups=input_groups(X)
-            )
-            if valid_idx.size == 0:
-                said.append(
-                    (
-                        f"no validation rows: {len(X)} distinct rows are too few to hold "
-                        f"{self.valid_percentage} % of them out, so the architecture is "
-                        "chosen on the training error; give more data or X_val and y_val",
-                        UserWarning,
-                    )
-                )
-
-        log = None
-        if self.verbose:
-
-            def log(line):
-                print(line, file=sys.stderr, flush=True)
-
-        # set now, for the checkpoint; a failed fit restores the previous state anyway
-        self.input_shift_, self.input_scale_ = in_shift, in_scale
-        self.output_shift_, self.output_scale_ = out_shift, out_scale
-        on_candidate = None
-        if checkpoint_path is not None:
-            on_candidate = _CheckpointWriter(
-                checkpoint_path,
-                self._file_meta(X.shape[1], Y.shape[1], output_1d),
-                self._normalisation(),
-                self.links_maximum_number,
-            )
-        history: list[dict] = []
-        setup = {
-            "x": xn,
-            "y": yn,
-            "sample_weight": sample_weight,
-            "train_idx": train_idx,
-            "valid_idx": valid_idx,
-            "initial_beta_reg": self.initial_beta_reg,
-            "disconnect_inputs_if_possible": self.disconnect_inputs_if_possible,
-            "links_maximum_number": self.links_maximum_number,
-            "config": self.build_config,
-            "objective": self._objective,
-        }
-        with single_threaded_blas():
-            # every build shares the split (so their validation scores compare); the first
-            # draws from rng itself, the others from independent child generators. A frozen
-            # structure draws nothing: its builds would all be the same
-            n_builds = 1 if freeze_structure else self.n_init
-            rngs = [rng, *rng.spawn(n_builds - 1)]
-
-            def builder_of(build):
-                return Builder(
-                    **setup,
-                    rng=rngs[build],
-                    log=log,
-                    on_candidate=on_candidate,
-                    history=history,
-                    build=build,
-                )
-
-            if n_builds > 1 and effective_n_jobs(self.n_jobs) > 1:
-                results = self._parallel_builds(
-                    setup, rngs, start, log=log, on_candidate=on_candidate, history=history
-                )
-            else:
-                results = (
-                    builder_of(build).run(start, freeze_structure) for build in range(n_builds)
-                )
-            chosen, build = None, 0
-            for number, result in enumerate(results):  # as each ends: the first best wins
-                said.extend(result.warnings)
-                if chosen is None or result.score < chosen.score:
-                    chosen, build = result, number
-            builder = builder_of(build)  # records the final training in its name
-            network, w, beta = chosen.chosen.network, chosen.chosen.w, chosen.chosen.beta
-            if self.final_learning and valid_idx.size:
-                started = time.perf_counter()
-                problem = TrainingProblem(
-                    network,
-                    xn,
-                    yn,
-                    sample_weight / sample_weight.sum(),
-                    beta=beta,
-                    objective=self._objective,
-                )
-                final = train(problem, w)
-                w = final.w
-                builder.record_final(network, w, beta, time.perf_counter() - started, final.n_iter)
-
-        self.n_outputs_ = Y.shape[1]
-        self._output_1d = output_1d
-        self.layer_sizes_ = tuple(network.layer_sizes)
-        self.link_masks_ = network.masks
-        self.weights_ = np.ascontiguousarray(w, dtype=np.float64)
-        self.beta_reg_ = float(beta)
-        self.history_ = history
-        return said
-
-    def _parallel_builds(self, setup, rngs, start, *, log, on_candidate, history):
-        """Run the builds in ``n_jobs`` processes; yield their :class:`BuildResult` in
-        build order.
-
-        Each build's log lines, records and checkpoint candidates are replayed here in
-        build order as the builds end, and the warnings it raised join its result: the
-        results, ``history_`` and the checkpoint file are those of the same builds run one
-        after the other on one thread.
-        """
-        jobs = (
-            delayed(_isolated_build)(setup, build_rng, build, start, on_candidate is not None)
-            for build, build_rng in enumerate(rngs)
+            init_state = self._init_state(init_model, X.shape[1], Y.shape[1])
+        state, said = build_state(
+            self,
+            X,
+            Y,
+            sample_weight,
+            output_1d=y.ndim == 1,
+            X_val=X_val,
+            Y_val=Y_val,
+            init_state=init_state,
+            freeze_structure=freeze_structure,
         )
-        # processes, whatever the joblib context: a build sets process-wide BLAS limits
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(rngs))  # no idle worker process
-        for isolated in Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(jobs):
-            history.extend(isolated.records)
-            for line in isolated.lines if log is not None else []:
-                log(line)
-            for model, record in isolated.models:
-                on_candidate(model, record)
-            yield isolated.result
+        self.state_ = state
+        return said
 
     # ------------------------------------------------------------------ predict
     def predict(self, X) -> np.ndarray:
@@ -492,188 +274,7 @@ class NeurEcoRegressor(DerivativeMixin, RegressorMixin, BaseEstimator):
             Shaped like the ``y`` given to ``fit``.
         """
         check_is_fitted(self)
-        return self._shape_output(self._predict_raw(self._validate_input(X)))
-
-    @property
-    def network_(self) -> Network:
-        """The fitted network's structure (built from ``layer_sizes_``, ``link_masks_``)."""
-        check_is_fitted(self)
-        return Network(self.layer_sizes_, self.link_masks_)
-
-    @property
-    def connected_inputs_(self) -> np.ndarray:
-        """Which inputs the network still uses (derived from ``link_masks_``)."""
-        return self.network_.connected_inputs()
-
-    def _validate_input(self, X) -> np.ndarray:
-        return validate_data(self, X, reset=False, dtype=np.float64)
-
-    def _shape_output(self, y: np.ndarray) -> np.ndarray:
-        return y.reshape(-1) if self._output_1d else y
-
-    # ------------------------------------------------------------- persistence
-    def save(self, path, *, key: bytes | str | None = None) -> Path:
-        """Write the fitted model to one file, atomically.
-
-        The file (format described in :mod:`sklearn_neureco._persistence`) holds arrays and
-        JSON only, so :meth:`load` never executes code from it, and no path: loading it
-        never makes the package write anywhere. Missing folders are created; a crash
-        during the write leaves any previous file at ``path`` intact.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination, used as given (no extension is added). If it exists it must be a
-            regular file (or a link to one, which is replaced by the new file); a folder,
-            a device or a FIFO is refused untouched.
-        key : bytes or str, default=None
-            Secret key: the file then carries an HMAC-SHA256 tag, and ``load(path,
-            key=key)`` accepts it only if it was written with that key and not modified
-            since. Without a key the file has a checksum, which detects damage but not a
-            deliberate edit.
-
-        Returns
-        -------
-        path : pathlib.Path
-        """
-        check_is_fitted(self)
-        path = check_target(path)
-        meta = self._file_meta(self.n_features_in_, self.n_outputs_, self._output_1d)
-        meta["history"] = self.history_
-        model = {"network": self.network_, "w": self.weights_, "beta_reg": self.beta_reg_}
-        write_container(path, meta, self._normalisation(), [model], kind="model", best=0, key=key)
-        return path
-
-    @classmethod
-    def load(
-        cls, path, *, model_number: int | None = None, key: bytes | str | None = None
-    ) -> NeurEcoRegressor:
-        """Read a model written by :meth:`save`, or one model of a build checkpoint.
-
-        Parameters
-        ----------
-        path : str or path-like
-        model_number : int, default=None
-            For a checkpoint: which of its models, in build order (negative numbers count
-            from the end); by default the best one so far (the final model once the build
-            has finished).
-        key : bytes or str, default=None
-            The key the file was saved with: the file is then accepted only if its
-            authentication tag proves it was written with this key and not changed since.
-
-        Returns
-        -------
-        model : NeurEcoRegressor
-            A fitted estimator, with ``checkpoint_address=None`` whatever the build that
-            made it used.
-
-        Raises
-        ------
-        ModelFileError
-            (a ``ValueError``) if the file is corrupt, truncated, tampered with, of a newer
-            format, malformed in any value, not authenticated by ``key``, or not a model
-            file at all; nothing from it is executed.
-        """
-        meta, normalisation, stored = read_container(path, model_number, key=key)
-        known = set(cls().get_params())
-        params = {k: v for k, v in meta["params"].items() if k in known}
-        params["checkpoint_address"] = None  # a file never says where to write
-        model = cls(**params)
-        try:
-            model._validate_params()
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
-        model.n_features_in_ = int(meta["n_features_in"])
-        if meta.get("feature_names") is not None:
-            model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        model.n_outputs_ = int(meta["n_outputs"])
-        model._output_1d = bool(meta["output_1d"])
-        network = Network(stored["layer_sizes"], stored["masks"])
-        model.input_shift_ = normalisation["input_shift"]
-        model.input_scale_ = normalisation["input_scale"]
-        model.output_shift_ = normalisation["output_shift"]
-        model.output_scale_ = normalisation["output_scale"]
-        model.layer_sizes_ = network.layer_sizes
-        model.link_masks_ = network.masks
-        model.weights_ = stored["w"]
-        model.beta_reg_ = stored["beta_reg"]
-        history = meta.get("history")
-        if history is None:
-            history = [r for r in stored["records"] if r is not None]
-        model.history_ = history
-        return model
-
-    def _normalisation(self) -> dict:
-        return {
-            "input_shift": self.input_shift_,
-            "input_scale": self.input_scale_,
-            "output_shift": self.output_shift_,
-            "output_scale": self.output_scale_,
-        }
-
-    def _file_meta(self, n_features: int, n_outputs: int, output_1d: bool) -> dict:
-        from . import __version__
-
-        params = {}
-        for key, value in self.get_params().items():
-            # no path of the author's machine goes into a file: where to write is the
-            # reader's choice
-            if key != "checkpoint_address" and _is_plain(value):
-                params[key] = value
-        names = getattr(self, "feature_names_in_", None)
-        return {
-            "library_version": __version__,
-            "params": params,
-            "n_features_in": int(n_features),
-            "feature_names": None if names is None else [str(n) for n in names],
-            "n_outputs": int(n_outputs),
-            "output_1d": bool(output_1d),
-        }
-
-    def _check_init_model(self, init_model, n_features: int, n_outputs: int) -> Candidate:
-        if not isinstance(init_model, NeurEcoRegressor):
-            raise TypeError(
-                f"init_model must be a fitted NeurEcoRegressor, got {type(init_model).__name__}"
-            )
-        check_is_fitted(init_model)
-        if (init_model.n_features_in_, init_model.n_outputs_) != (n_features, n_outputs):
-            raise ValueError(
-                f"init_model has {init_model.n_features_in_} inputs and "
-                f"{init_model.n_outputs_} outputs; the data have {n_features} and {n_outputs}"
-            )
-        beta = init_model.beta_reg_
-        return Candidate(
-            init_model.network_, init_model.weights_.copy(), beta, np.inf, np.inf, beta
-        )
-
-    def __getstate__(self):
-        from . import __version__
-
-        state = super().__getstate__()
-        state["_neureco_version"] = __version__
-        state["_neureco_state_format"] = STATE_FORMAT
-        return state
-
-    def __setstate__(self, state):
-        from . import __version__
-
-        state = dict(state)
-        fmt = state.pop("_neureco_state_format", None)
-        version = state.pop("_neureco_version", None)
-        if fmt is None or fmt > STATE_FORMAT:
-            raise ValueError(
-                f"this pickle holds a NeurEcoRegressor in state format {fmt!r} (from "
-                f"sklearn-neureco {version}); this version ({__version__}) reads format "
-                f"{STATE_FORMAT}. Use the version that wrote it, or save()/load() model files"
-            )
-        if version != __version__:
-            warnings.warn(
-                f"unpickling a NeurEcoRegressor written by sklearn-neureco {version} with "
-                f"version {__version__}; its state format ({fmt}) is compatible",
-                UserWarning,
-                stacklevel=2,
-            )
-        super().__setstate__(state)
+        return self._shape_output(self.state_.outputs(self._validate_input(X)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -697,84 +298,3 @@ def _check_numeric_targets(y, name: str) -> None:
                 f"{name} must hold numbers, got values of dtype {values.dtype} (a regressor "
                 "predicts numbers; for labels use a classifier)"
             )
-
-
-def _is_plain(value) -> bool:
-    """A value a model file can carry as it is (JSON, no NaN)."""
-    if isinstance(value, float):
-        return bool(np.isfinite(value))
-    return value is None or isinstance(value, bool | int | str)
-
-
-class _CheckpointWriter:
-    """Appends each candidate of a build to the checkpoint file, rewriting it atomically."""
-
-    def __init__(self, path, estimator_meta: dict, normalisation: dict, max_links: int = 0):
-        self.path = check_target(path, "checkpoint_address")
-        self.max_links = max_links  # candidates above it are recorded, never "best so far"
-        self.meta = estimator_meta
-        self.normalisation = normalisation
-        self.models: list[dict] = []
-        self.best = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)  # fail early if impossible
-
-    def __call__(self, candidate, record: dict) -> None:
-        self.models.append(
-            {
-                "network": candidate.network,
-                "w": candidate.w,
-                "beta_reg": candidate.beta,
-                "record": dict(record),
-            }
-        )
-        best_rmse = self.models[self.best]["record"]["valid_rmse"]
-        allowed = within_limit(record["n_weights"], self.max_links)
-        if record["step"] == "final" or (allowed and record["valid_rmse"] < best_rmse):
-            self.best = len(self.models) - 1
-        write_container(
-            self.path,
-            self.meta,
-            self.normalisation,
-            self.models,
-            kind="checkpoint",
-            best=self.best,
-        )
-
-
-@dataclass
-class _IsolatedBuild:
-    """One build run in a worker process, with what it would have logged, recorded and
-    checkpointed there (its warnings are in ``result``)."""
-
-    result: BuildResult
-    records: list[dict]
-    lines: list[str]
-    models: list[tuple[Candidate, dict]]
-
-
-def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool) -> _IsolatedBuild:
-    """One build, in a worker process and on one thread. What it would log, record,
-    checkpoint and warn is returned instead, for the parent to replay in build order."""
-    lines: list[str] = []
-    models: list[tuple[Candidate, dict]] = []
-
-    def keep(model, record):
-        models.append((model, record))
-
-    # the worker process may run other tasks after this one: leave its threads as found
-    threads = set_large_product_threads(1)
-    try:
-        with warnings.catch_warnings(record=True) as caught, single_threaded_blas():
-            warnings.simplefilter("always")
-            builder = Builder(
-                **setup,
-                rng=rng,
-                log=lines.append,
-                on_candidate=keep if keep_models else None,
-                build=build,
-            )
-            result = builder.run(start, False)
-    finally:
-        set_large_product_threads(threads)
-    result.warnings[:0] = [(str(w.message), w.category) for w in caught]
-    return _IsolatedBuild(result, builder.history, lines, models)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LassoCV
 
+import sklearn_neureco
 from sklearn_neureco import ModelFileError, NeurEcoRegressor, Tabular, _persistence
 from sklearn_neureco._architecture import BuildConfig
 from sklearn_neureco._rows import input_groups, merge_duplicate_rows, split_validation
@@ -290,6 +291,9 @@ META_EDITS = {
     "beta negative": (("models", 0, "beta_reg"), -1.0),
     "beta a string": (("models", 0, "beta_reg"), "0.1"),
     "kind unknown": (("kind",), "virus"),
+    "class another estimator": (("estimator", "class"), "NeurEcoClassifier"),
+    "class a number": (("estimator", "class"), 3),
+    "classes a mapping": (("estimator", "classes"), {"a": 1}),
     "an integer too long": (("best",), 0),  # written as 5,000 digits below
 }
 
@@ -307,6 +311,18 @@ def test_malformed_meta_is_a_model_file_error(saved, edit):
         forge(saved, raw, meta)
     with pytest.raises(ModelFileError):
         NeurEcoRegressor.load(saved)
+
+
+def test_a_file_says_which_estimator_it_holds(saved):
+    raw, meta = members(saved)
+    assert meta["estimator"]["class"] == "NeurEcoRegressor"
+    assert type(sklearn_neureco.load(saved)) is NeurEcoRegressor
+    meta["estimator"]["class"] = "NeurEcoClassifier"
+    forge(saved, raw, meta)
+    with pytest.raises(ModelFileError, match="holds a NeurEcoClassifier, not a NeurEcoRegressor"):
+        NeurEcoRegressor.load(saved)
+    with pytest.raises(ModelFileError, match="does not know"):
+        sklearn_neureco.load(saved)
 
 
 def test_absurd_nesting_is_a_model_file_error(saved):
@@ -482,16 +498,16 @@ def test_py_none_and_string_targets_are_named(fitted, data):
 
 
 def test_parallel_builds_start_no_more_processes_than_builds(monkeypatch, data):
-    from sklearn_neureco import _regressor
+    from sklearn_neureco import _engine
 
     asked = []
-    real = _regressor.Parallel
+    real = _engine.Parallel
 
     def spy(*args, **kwargs):
         asked.append(kwargs["n_jobs"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_regressor, "Parallel", spy)
+    monkeypatch.setattr(_engine, "Parallel", spy)
     X, Y = data
     NeurEcoRegressor(random_state=0, n_init=2, n_jobs=8).fit(X[:60], Y[:60])
     assert asked == [2]

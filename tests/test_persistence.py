@@ -327,12 +327,12 @@ def test_build_killed_midway_leaves_a_loadable_checkpoint(tmp_path):
         f"""
         import time
         import numpy as np
-        from sklearn_neureco import NeurEcoRegressor, _regressor
-        write = _regressor._CheckpointWriter.__call__
+        from sklearn_neureco import NeurEcoRegressor, _engine
+        write = _engine.CheckpointWriter.__call__
         def slow(self, *args):
             write(self, *args)
             time.sleep(0.3)
-        _regressor._CheckpointWriter.__call__ = slow
+        _engine.CheckpointWriter.__call__ = slow
         rng = np.random.default_rng(0)
         X = rng.uniform(-1, 1, size=(400, 4))
         y = np.sin(3 * X[:, 0]) * X[:, 1] + X[:, 2] ** 2
@@ -367,15 +367,41 @@ def test_pickle_carries_version_and_format(fitted, data):
     X, _ = data
     state = model.__getstate__()
     assert state["_neureco_version"] == sklearn_neureco.__version__
-    assert state["_neureco_state_format"] == 1
+    assert state["_neureco_state_format"] == 2
     blob = pickle.dumps(model)
     assert_same_model(model, pickle.loads(blob), X)
 
-    newer = dict(state, _neureco_state_format=2)
-    with pytest.raises(ValueError, match="state format 2"):
+    newer = dict(state, _neureco_state_format=3)
+    with pytest.raises(ValueError, match="state format 3"):
         NeurEcoRegressor.__new__(NeurEcoRegressor).__setstate__(newer)
     older = dict(state, _neureco_version="0.0.1")
     clone = NeurEcoRegressor.__new__(NeurEcoRegressor)
     with pytest.warns(UserWarning, match="0.0.1"):
         clone.__setstate__(older)
     assert np.array_equal(clone.predict(X), model.predict(X))
+
+
+def test_pickles_of_state_format_1_still_load(fitted, data):
+    """Format 1 held the fitted attributes one by one, as version 0.1.0 pickled them."""
+    model, _ = fitted
+    X, _ = data
+    fitted_state = model.state_
+    old = {key: value for key, value in model.__getstate__().items() if key != "state_"}
+    old.update(
+        _neureco_state_format=1,
+        layer_sizes_=model.layer_sizes_,
+        link_masks_=model.link_masks_,
+        weights_=model.weights_,
+        input_shift_=fitted_state.input_shift,
+        input_scale_=fitted_state.input_scale,
+        output_shift_=fitted_state.output_shift,
+        output_scale_=fitted_state.output_scale,
+        beta_reg_=model.beta_reg_,
+        history_=model.history_,
+        n_outputs_=model.n_outputs_,
+        _output_1d=False,
+    )
+    clone = NeurEcoRegressor.__new__(NeurEcoRegressor)
+    clone.__setstate__(old)
+    assert_same_model(model, clone, X)
+    assert clone.history_ == model.history_

@@ -212,17 +212,21 @@ def test_unreachable_links_maximum_number_warns():
 
 def test_checkpoint_best_so_far_respects_the_link_limit(tmp_path):
     from sklearn_neureco._architecture import Candidate
+    from sklearn_neureco._engine import CheckpointWriter
     from sklearn_neureco._network import Network, dense_masks
-    from sklearn_neureco._regressor import _CheckpointWriter
+    from sklearn_neureco._state import state_of
 
-    meta = NeurEcoRegressor()._file_meta(3, 1, True)
     normalisation = {
         "input_shift": np.zeros(3),
         "input_scale": np.ones(3),
         "output_shift": np.zeros(1),
         "output_scale": np.ones(1),
     }
-    writer = _CheckpointWriter(tmp_path / "build.ednn", meta, normalisation, max_links=10)
+    template = state_of(
+        "NeurEcoRegressor", None, [], normalisation, beta_reg=0.0, n_features_in=3, n_outputs=1
+    )
+    params = NeurEcoRegressor()._file_params()
+    writer = CheckpointWriter(tmp_path / "build.ednn", template, params, max_links=10)
     for sizes, valid, step in [((3, 1), 0.5, "linear"), ((3, 4, 1), 0.1, "layer1")]:
         net = Network(sizes, dense_masks(sizes))
         record = {"step": step, "valid_rmse": valid, "n_weights": net.n_weights}

@@ -25,7 +25,15 @@ def assert_same_state(before, model):
     after = vars(model)
     assert before.keys() == after.keys()
     for key, value in before.items():
-        if isinstance(value, np.ndarray):
+        if key == "state_":
+            for name, part in value.to_plain().items():
+                if name == "network":
+                    assert after[key].network.layer_sizes == value.network.layer_sizes
+                elif isinstance(part, np.ndarray):
+                    assert np.array_equal(part, getattr(after[key], name)), name
+                else:
+                    assert part == getattr(after[key], name), name
+        elif isinstance(value, np.ndarray):
             assert np.array_equal(value, after[key]), key
         elif key != "history_":
             assert repr(value) == repr(after[key]), key

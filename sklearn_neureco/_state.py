@@ -1,0 +1,99 @@
+"""The fitted state of an estimator of the family, as one value.
+
+A :class:`FittedState` is everything a fitted model is: which estimator it belongs to, the
+network's structure and weights, the normalisation, the shapes of the data it was fitted
+on, its classes where it has any, and the build's record. The build returns one, the
+estimator stores it (its fitted attributes read it), model files and checkpoints are
+written from and read into it, and a pickle carries it: none of them assembles a model on
+its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._network import Network
+
+
+@dataclass(frozen=True, eq=False)
+class FittedState:
+    """A fitted model (see the module docstring). Frozen: changing the weights makes a new
+    state (:meth:`with_weights`)."""
+
+    estimator: str  # the class name, e.g. "NeurEcoRegressor"
+    network: Network
+    weights: np.ndarray  # (n_weights,), float64
+    input_shift: np.ndarray  # (n_features,)
+    input_scale: np.ndarray
+    output_shift: np.ndarray  # (n_outputs,)
+    output_scale: np.ndarray
+    beta_reg: float
+    n_features_in: int
+    n_outputs: int
+    output_1d: bool = False  # the targets were 1-D: predictions are too
+    feature_names: tuple[str, ...] | None = None
+    classes: tuple | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def to_plain(self) -> dict:
+        """The state as plain data (numbers, strings, lists, dicts and numeric arrays):
+        what a pickle of it holds, so that pickles do not depend on this module's
+        classes."""
+        plain = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        plain["network"] = {
+            "layer_sizes": list(self.network.layer_sizes),
+            "masks": self.network.masks,
+        }
+        return plain
+
+    @classmethod
+    def from_plain(cls, plain: dict) -> FittedState:
+        plain = dict(plain)
+        network = plain.pop("network")
+        return cls(network=Network(network["layer_sizes"], network["masks"]), **plain)
+
+    def __reduce__(self):
+        return (_state_from_plain, (self.to_plain(),))
+
+    def with_weights(self, weights: np.ndarray) -> FittedState:
+        return replace(self, weights=weights)
+
+    @property
+    def normalisation(self) -> dict[str, np.ndarray]:
+        return {
+            "input_shift": self.input_shift,
+            "input_scale": self.input_scale,
+            "output_shift": self.output_shift,
+            "output_scale": self.output_scale,
+        }
+
+    def normalize(self, X: np.ndarray) -> np.ndarray:
+        """Raw inputs to the network's inputs."""
+        return (X - self.input_shift) / self.input_scale
+
+    def outputs(self, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
+        state's)."""
+        w = self.weights if weights is None else weights
+        y = self.network.forward(w, self.normalize(X))
+        return y * self.output_scale + self.output_shift
+
+
+def _state_from_plain(plain: dict) -> FittedState:
+    return FittedState.from_plain(plain)
+
+
+def state_of(estimator: str, network: Network, weights, normalisation: dict, **rest) -> FittedState:
+    """A :class:`FittedState` from a normalisation mapping (as :attr:`normalisation`)."""
+    return FittedState(
+        estimator,
+        network,
+        np.ascontiguousarray(weights, dtype=np.float64),
+        normalisation["input_shift"],
+        normalisation["input_scale"],
+        normalisation["output_shift"],
+        normalisation["output_scale"],
+        **rest,
+    )
