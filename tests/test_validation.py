@@ -187,3 +187,17 @@ def test_derivative_methods_reject_bad_shapes(fitted):
         model.jacobian(np.full_like(X, np.nan))
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :1])
+
+
+def test_fast_input_path_agrees_with_full_validation(fitted):
+    model, X, _ = fitted
+    w = model.get_weights()
+    py = np.ones(len(X))
+    reference = model.gradient(w, X.tolist(), py)  # a list goes through sklearn's checks
+    for variant in (np.asfortranarray(X), np.hstack([X, X])[:, :2], X.copy()):
+        for got, expected in zip(model.gradient(w, variant, py), reference, strict=True):
+            assert np.array_equal(got, expected)
+    with pytest.raises(ValueError, match="infinity"):
+        model.gradient(w, np.where(X > 0.9, np.inf, X), py)
+    with pytest.raises(ValueError, match="0 sample"):
+        model.predict(X[:0])
