@@ -1,12 +1,13 @@
-"""sklearn-neureco: compact, differentiable neural-network regression for tabular data.
+"""sklearn-neureco: compact, differentiable neural networks for tabular data.
 
-``NeurEcoRegressor`` builds its own network from the data and exposes exact derivatives
-in its weights and inputs.
+``NeurEcoRegressor`` and ``NeurEcoClassifier`` build their own network from the data and
+expose exact derivatives in its weights and inputs.
 """
 
 from . import Tabular  # the reference product's interface
 from ._architecture import BuildConfig
 from ._base import load_model
+from ._classifier import NeurEcoClassifier
 from ._derivatives import DerivativeMixin
 from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
@@ -24,6 +25,7 @@ __all__ = [
     "BuildConfig",
     "DerivativeMixin",
     "ModelFileError",
+    "NeurEcoClassifier",
     "NeurEcoRegressor",
     "Tabular",
     "__version__",

@@ -233,7 +233,8 @@ class Builder:
             self.valid_problem = self.train_problem
         v = self.valid_problem.sample_weight
         # Kish's effective number of validation values, for the information criterion
-        self.n_effective = float(v.sum() ** 2 / (v @ v)) * y.shape[1]
+        per_row = objective.values_per_row(y.shape[1])
+        self.n_effective = float(v.sum() ** 2 / (v @ v)) * per_row
         self.initial_beta_reg = float(initial_beta_reg)
         self.disconnect_inputs = disconnect_inputs_if_possible
         self.max_links = int(links_maximum_number)
@@ -301,7 +302,11 @@ class Builder:
             ):
                 break
             beta /= 10.0
-        best.last_beta = beta
+        # where the next candidate's path starts: for least squares where this path ended
+        # (going back up would shrink warm-started neurons to zero, a saddle they never
+        # leave); for an objective whose training loss keeps falling as beta does
+        # (separable classes), at the beta that validated best
+        best.last_beta = best.beta if self.objective.restart_at_best_beta else beta
         extra = {}
         if accept is not None:
             best.kept = extra["kept"] = bool(accept(best))
@@ -407,7 +412,8 @@ class Builder:
             linear = Network((n_in, n_out), dense_masks((n_in, n_out)))
             problem = self.train_problem
             wide = is_wide(n_in, problem.x.shape[0], self.config.wide_ratio)
-            if self.disconnect_inputs and wide:
+            # the screening ranks inputs by least squares: for a least-squares objective
+            if self.disconnect_inputs and wide and isinstance(self.objective, LeastSquares):
                 keep = self._screen_inputs()
                 if keep is not None:
                     linear = Network((n_in, n_out), {(1, 0): np.tile(keep, (n_out, 1))})
@@ -508,8 +514,10 @@ class Builder:
         return max(self.n_effective, self.config.min_priced_values)
 
     def _hopeless(self, network: Network, best: Candidate) -> bool:
-        """Whether ``network`` would have to cut the best validation MSE more than
-        ``1 / min_required_factor``-fold to win on the criterion: not worth training.
+        """Whether ``network`` would have to lower the best validation error more than the
+        objective allows to win on the criterion (for least squares: cut the MSE more
+        than ``1 / min_required_factor``-fold; for cross-entropy: below zero): not worth
+        training.
 
         Cheap candidates (one Gauss-Newton product under ``cheap_flops``) are always
         worth it: on small data sets (few validation values, so a steep price per weight)
@@ -518,9 +526,8 @@ class Builder:
         if self.train_problem.y.size * network.n_weights**2 < self.config.cheap_flops:
             return False
         extra = network.n_weights - best.network.n_weights
-        return self.config.weight_penalty * extra / self._priced_values > -np.log(
-            self.config.min_required_factor
-        )
+        margin = self.objective.largest_gain(best.valid_error, self.config.min_required_factor)
+        return self.config.weight_penalty * extra / self._priced_values > margin
 
     def _better(self, cand: Candidate, than: Candidate) -> bool:
         return self.score(cand) < self.score(than)

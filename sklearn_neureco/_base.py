@@ -235,7 +235,16 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
         return cls._from_file(path, state, stored_params)
 
     @classmethod
+    def _check_state(cls, state: FittedState) -> str | None:
+        """What is wrong with ``state`` for this estimator, or None (a regressor has no
+        classes)."""
+        return None if state.classes is None else "a regressor has no classes"
+
+    @classmethod
     def _from_file(cls, path, state: FittedState, stored_params: dict):
+        problem = cls._check_state(state)
+        if problem is not None:
+            raise ModelFileError(f"{path} is inconsistent: {problem}")
         known = set(cls().get_params())
         params = {k: v for k, v in stored_params.items() if k in known}
         params["checkpoint_address"] = None  # a file never says where to write

@@ -42,6 +42,12 @@ def _as_float_array(value, name: str) -> np.ndarray:
 
 
 class DerivativeMixin:
+    # What the host predicts from the network's raw outputs ``f``: ``f`` itself (a
+    # regressor), or a link such as a classifier's probabilities, whose derivatives the
+    # host then gives in ``_link_jvp``, ``_link_vjp`` and ``_link_jacobian``.
+    _has_link = False
+    _prediction = "predict(x)"
+
     """Weights access and exact forward/reverse-mode derivatives of a fitted model.
 
     "Weights" are the network's trainable parameters only, as one float64 column in the
@@ -128,8 +134,11 @@ class DerivativeMixin:
         state = self.state_
         if dx is not None:
             dx = self._check_like(dx, "dx", X.shape, "x") / state.input_scale
-        _, dy = state.network.jvp(w, state.normalize(X), dw, dx)
-        return self._shape_output(dy * state.output_scale)
+        y, dy = state.network.jvp(w, state.normalize(X), dw, dx)
+        dy = dy * state.output_scale
+        if self._has_link:
+            dy = self._link_jvp(y * state.output_scale + state.output_shift, dy)
+        return self._shape_output(dy)
 
     def gradient(self, w, x, py):
         """Reverse-mode derivative: pull the output perturbation ``py`` back.
@@ -154,9 +163,18 @@ class DerivativeMixin:
         w = self._check_weights(w, "w")
         X = self._validate_input(x)
         state = self.state_
-        py = self._check_like(py, "py", (X.shape[0], state.n_outputs), "predict(x)")
-        _, gw, gx = state.network.vjp(w, state.normalize(X), py * state.output_scale)
+        shape = (X.shape[0], self._n_predictions())
+        py = self._check_like(py, "py", shape, self._prediction)
+        xn = state.normalize(X)
+        if self._has_link:
+            f = state.network.forward(w, xn) * state.output_scale + state.output_shift
+            py = self._link_vjp(f, py)
+        _, gw, gx = state.network.vjp(w, xn, py * state.output_scale)
         return gw.reshape(-1, 1), gx / state.input_scale
+
+    def _n_predictions(self) -> int:
+        """Columns of what the host predicts (and differentiates)."""
+        return self.state_.n_outputs
 
     def jacobian(self, X) -> np.ndarray:
         """Jacobian of the outputs with respect to the inputs, per sample.
@@ -181,4 +199,6 @@ class DerivativeMixin:
             )
         J *= state.output_scale[None, :, None]
         J /= state.input_scale[None, None, :]
+        if self._has_link:
+            J = self._link_jacobian(state.outputs(X)) @ J
         return J

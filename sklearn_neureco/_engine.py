@@ -46,13 +46,15 @@ def build_state(
     Y_val: np.ndarray | None = None,
     init_state: FittedState | None = None,
     freeze_structure: bool = False,
+    classes: tuple | None = None,
 ) -> tuple[FittedState, Warned]:
     """Build a model of validated data ``(X, Y)`` (2-D float arrays, positive-sum
     weights) with ``estimator``'s parameters and objective.
 
     ``init_state`` (a fitted state of the same shapes) starts the build from its network
     and keeps its normalisation, so that its weights keep their meaning; with
-    ``freeze_structure`` only its weights are trained. Returns the fitted state and the
+    ``freeze_structure`` only its weights are trained. ``classes`` (a classifier's labels,
+    in the order of its outputs) go into the state. Returns the fitted state and the
     ``(message, category)`` warnings for the caller of ``fit``.
     """
     objective = estimator._objective
@@ -83,13 +85,16 @@ def build_state(
             estimator.inputs_normalize_per_feature,
             sample_weight,
         )
-        out_shift, out_scale = fit_normalization(
-            Y,
-            estimator.outputs_shifting,
-            estimator.outputs_scaling,
-            estimator.outputs_normalize_per_feature,
-            sample_weight,
-        )
+        if objective.scales_outputs:
+            out_shift, out_scale = fit_normalization(
+                Y,
+                estimator.outputs_shifting,
+                estimator.outputs_scaling,
+                estimator.outputs_normalize_per_feature,
+                sample_weight,
+            )
+        else:  # outputs such as logits mean what they are
+            out_shift, out_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         normalisation = {
             "input_shift": in_shift,
             "input_scale": in_scale,
@@ -136,6 +141,7 @@ def build_state(
         n_outputs=Y.shape[1],
         output_1d=output_1d,
         feature_names=None if names is None else tuple(str(n) for n in names),
+        classes=classes,
     )
     on_candidate = None
     if checkpoint_path is not None:

@@ -35,7 +35,7 @@ from scipy import linalg, optimize
 from threadpoolctl import ThreadpoolController
 
 from ._network import Network, row_chunks
-from ._objectives import LEAST_SQUARES, LeastSquares
+from ._objectives import LEAST_SQUARES, CrossEntropy, LeastSquares
 
 # Rows per block when accumulating J^T J (each block's Jacobian is rows * n_out * p).
 _JACOBIAN_ROWS = 1024
@@ -99,7 +99,7 @@ class TrainingProblem:
     y: np.ndarray  # (n, n_outputs), normalised
     sample_weight: np.ndarray  # (n,), sums to 1
     beta: float = 0.0
-    objective: LeastSquares = LEAST_SQUARES
+    objective: LeastSquares | CrossEntropy = LEAST_SQUARES
     # Jacobian block reused across the iterations of one network (LM calls this each step)
     _workspace: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -113,7 +113,8 @@ class TrainingProblem:
         return self.objective.error(self.network.forward(w, self.x), self.y, self.sample_weight)
 
     def loss(self, w) -> float:
-        return 0.5 * self.data_error(w) + 0.5 * self._reg * float(w @ w)
+        f = self.network.forward(w, self.x)
+        return self.objective.loss(f, self.y, self.sample_weight) + 0.5 * self._reg * float(w @ w)
 
     def loss_and_gradient(self, w):
         f = self.network.forward(w, self.x)
@@ -181,7 +182,13 @@ class TrainingProblem:
             sq += float(r @ r)
         A[np.diag_indices_from(A)] += self._reg
         g += self._reg * w
-        return 0.5 * sq + 0.5 * self._reg * float(w @ w), g, A
+        if self.objective.gauss_newton_is_exact:  # the loss is half the residuals' norm
+            data_loss = 0.5 * sq
+        else:
+            data_loss = self.objective.loss(
+                self.network.forward(w, self.x), self.y, self.sample_weight
+            )
+        return data_loss + 0.5 * self._reg * float(w @ w), g, A
 
 
 @dataclass
@@ -276,7 +283,9 @@ def levenberg_marquardt(
         if np.isfinite(loss_new) and rho > 0:
             w = w_new
             loss, g, A = problem.normal_equations(w)
-            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+            # Nielsen's update; every rho >= 1 gives 1/3 (clamped: no overflow when the
+            # predicted decrease is tiny)
+            mu *= max(1.0 / 3.0, 1.0 - (2.0 * min(rho, 1.0) - 1.0) ** 3)
             nu = 2.0
             history.append(loss)
             if _stalled(history, ftol, window) or watch.update(w, loss):

@@ -321,8 +321,17 @@ def test_a_file_says_which_estimator_it_holds(saved):
     forge(saved, raw, meta)
     with pytest.raises(ModelFileError, match="holds a NeurEcoClassifier, not a NeurEcoRegressor"):
         NeurEcoRegressor.load(saved)
+    with pytest.raises(ModelFileError, match="at least 2 distinct classes"):
+        sklearn_neureco.load(saved)  # a regressor's content under a classifier's name
+    meta["estimator"]["class"] = "NeurEcoTranslator"
+    forge(saved, raw, meta)
     with pytest.raises(ModelFileError, match="does not know"):
         sklearn_neureco.load(saved)
+    meta["estimator"]["class"] = "NeurEcoRegressor"
+    meta["estimator"]["classes"] = [0, 1]
+    forge(saved, raw, meta)
+    with pytest.raises(ModelFileError, match="no classes"):
+        NeurEcoRegressor.load(saved)
 
 
 def test_absurd_nesting_is_a_model_file_error(saved):

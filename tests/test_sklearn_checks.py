@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco import NeurEcoClassifier, NeurEcoRegressor
 
 
-@parametrize_with_checks([NeurEcoRegressor(random_state=0)])
+@parametrize_with_checks([NeurEcoRegressor(random_state=0), NeurEcoClassifier(random_state=0)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
