@@ -160,3 +160,12 @@ def test_explicit_validation_data_and_class_weights():
     rare = NeurEcoClassifier(random_state=0).fit(X, y, sample_weight=np.where(y == 1, 10.0, 1.0))
     base = NeurEcoClassifier(random_state=0).fit(X, y)
     assert rare.predict_proba(X)[:, 1].mean() > base.predict_proba(X)[:, 1].mean()
+
+
+def test_parallel_builds_give_the_serial_model():
+    X, y = make_classes(3, n=200)
+    serial = NeurEcoClassifier(random_state=0, n_init=2).fit(X, y)
+    parallel = NeurEcoClassifier(random_state=0, n_init=2, n_jobs=2).fit(X, y)
+    assert {r["build"] for r in serial.history_} == {0, 1}
+    assert serial.layer_sizes_ == parallel.layer_sizes_
+    np.testing.assert_allclose(parallel.predict_proba(X), serial.predict_proba(X), atol=1e-8)

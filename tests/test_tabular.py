@@ -141,3 +141,49 @@ def test_reference_tutorial_runs_unchanged_but_its_import(tmp_path):
         "EnergyConsumption.ednn",
         "EnergyConsumption_NewWeights.ednn",
     ]
+
+
+def test_classifier_interface(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(240, 3))
+    codes = (x[:, 0] ** 2 + x[:, 1] > 0.3).astype(int) + (x[:, 2] > 0.5)
+    one_hot = np.eye(3)[codes]
+    model = Tabular.Classifier()
+    checkpoint = tmp_path / "build.checkpoint"
+    assert (
+        model.build(
+            x,
+            one_hot,
+            write_model_to=str(tmp_path / "Classes"),
+            checkpoint_address=str(checkpoint),
+        )
+        == 0
+    )
+    proba = model.evaluate(x)
+    assert proba.shape == (240, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert np.mean(proba.argmax(axis=1) == codes) > 0.85
+    loaded = Tabular.Classifier()
+    assert loaded.load(str(tmp_path / "Classes")) == 0  # the extension may be left out
+    assert np.array_equal(loaded.evaluate(x), proba)
+    # derivatives of the probabilities, leaving the weights at w
+    w = loaded.get_weights() * 1.01
+    dp = loaded.forward_derivative(w, np.ones_like(w), x[:5])
+    assert dp.shape == (5, 3) and np.allclose(dp.sum(axis=1), 0.0, atol=1e-12)
+    pw, px = loaded.gradient(w, x[:5], np.ones((5, 3)))
+    assert np.allclose(pw, 0.0, atol=1e-10) and px.shape == (5, 3)  # probabilities sum to 1
+    assert np.array_equal(loaded.get_weights(), w)
+    with pytest.warns(RuntimeWarning, match="weights not set"):
+        assert loaded.set_weights(np.zeros(2)) == 1
+    resumed = Tabular.Classifier()
+    resumed.build(
+        x,
+        one_hot,
+        checkpoint_to_start_build_from=str(checkpoint),
+        start_build_from_model_number=0,
+        freeze_structure=True,
+    )
+    assert resumed.model.layer_sizes_ == (3, 3)
+    with pytest.raises(ValueError, match="one-hot"):
+        Tabular.Classifier().build(x, codes)
+    with pytest.raises(ValueError, match="no training row of the classes"):
+        Tabular.Classifier().build(x, np.eye(4)[codes])

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 
-from .._persistence import as_path
 from .._regressor import NeurEcoRegressor
-
-MODEL_EXTENSION = ".ednn"
-
-
-def _model_path(path) -> Path:
-    """``path`` with the model extension added when it has none."""
-    path = as_path(path)
-    return path if path.suffix else path.with_name(path.name + MODEL_EXTENSION)
+from ._base import TabularModel, _as_2d, split_validation_rows
 
 
-def _as_2d(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a.reshape(len(a), -1) if a.ndim == 1 else a
-
-
-class Regressor:
+class Regressor(TabularModel):
     """NeurEco Tabular's regressor interface.
 
     Outputs are always 2-D ``(n_samples, n_outputs)``. ``set_weights`` and ``save``
@@ -44,13 +28,7 @@ class Regressor:
     (3, 1)
     """
 
-    def __init__(self):
-        self.model: NeurEcoRegressor | None = None
-
-    def _fitted(self) -> NeurEcoRegressor:
-        if self.model is None:
-            raise RuntimeError("no model: call build() or load() first")
-        return self.model
+    _estimator = NeurEcoRegressor
 
     # ---------------------------------------------------------------- building
     def build(
@@ -86,28 +64,14 @@ class Regressor:
         model number ``start_build_from_model_number`` of that checkpoint (-1: the last),
         with the structure frozen if ``freeze_structure``. Returns 0.
         """
-        X, Y = np.asarray(input_data, dtype=np.float64), _as_2d(output_data)
-        X_val = Y_val = None
-        if validation_input_data is not None or validation_output_data is not None:
-            if validation_indices is not None:
-                raise ValueError("give validation data or validation_indices, not both")
-            if validation_input_data is None or validation_output_data is None:
-                raise ValueError(
-                    "validation_input_data and validation_output_data must be given together"
-                )
-            X_val, Y_val = validation_input_data, _as_2d(validation_output_data)
-        elif validation_indices is not None:
-            idx = np.asarray(validation_indices, dtype=int).ravel()
-            if idx.size == 0 or idx.min() < -len(X) or idx.max() >= len(X):
-                raise ValueError(f"validation_indices must index the {len(X)} input rows")
-            keep = np.ones(len(X), dtype=bool)
-            keep[idx] = False
-            X, Y, X_val, Y_val = X[keep], Y[keep], X[~keep], Y[~keep]
-        init_model = None
-        if checkpoint_to_start_build_from:
-            init_model = NeurEcoRegressor.load(
-                checkpoint_to_start_build_from, model_number=start_build_from_model_number
-            )
+        X, Y, X_val, Y_val = split_validation_rows(
+            np.asarray(input_data, dtype=np.float64),
+            _as_2d(output_data),
+            validation_input_data,
+            validation_output_data,
+            validation_indices,
+        )
+        init_model = self._start_from(checkpoint_to_start_build_from, start_build_from_model_number)
         model = NeurEcoRegressor(
             inputs_shifting=inputs_shifting or "auto",
             inputs_scaling=inputs_scaling or "auto",
@@ -134,71 +98,9 @@ class Regressor:
             init_model=init_model,
             freeze_structure=freeze_structure,
         )
-        self.model = model
-        if write_model_to:
-            model.save(_model_path(write_model_to))
-        return 0
+        return self._finish_build(model, write_model_to)
 
     # --------------------------------------------------------------- using it
     def evaluate(self, x) -> np.ndarray:
         """Outputs ``(n_samples, n_outputs)`` for the inputs ``x``."""
         return _as_2d(self._fitted().predict(x))
-
-    def load(self, path) -> int:
-        """Read a model written by ``build(write_model_to=...)`` or :meth:`save`; the
-        extension may be left out. Returns 0."""
-        path = Path(path)
-        self.model = NeurEcoRegressor.load(path if path.is_file() else _model_path(path))
-        return 0
-
-    def save(self, path) -> int:
-        """Write the model (``.ednn`` is added when ``path`` has no extension).
-
-        Returns 0, or 1 (with a warning) if it could not be written; a previous file at
-        that path is then left intact.
-        """
-        try:
-            self._fitted().save(_model_path(path))
-        except (OSError, RuntimeError, TypeError, ValueError) as exc:
-            warnings.warn(f"model not saved: {exc}", RuntimeWarning, stacklevel=2)
-            return 1
-        return 0
-
-    def delete(self) -> int:
-        """Release the model. Returns 0."""
-        self.model = None
-        return 0
-
-    # ------------------------------------------------------------ derivatives
-    def get_weights(self) -> np.ndarray:
-        """The weights, ``(n_weights, 1)``."""
-        return self._fitted().get_weights()
-
-    def set_weights(self, w) -> int:
-        """Set the weights: 0 if it worked, 1 (with a warning, model unchanged) if not."""
-        try:
-            return self._fitted().set_weights(w)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            warnings.warn(f"weights not set: {exc}", RuntimeWarning, stacklevel=2)
-            return 1
-
-    def forward_derivative(self, w, dw, x, dx=None) -> np.ndarray:
-        """``dy/dw · dw + dy/dx · dx`` at ``w`` (which becomes the model's weights),
-        ``(n_samples, n_outputs)``."""
-        model = self._fitted()
-        dy = model.forward_derivative(w, dw, x, dx)
-        self._adopt(w)
-        return _as_2d(dy)
-
-    def gradient(self, w, x, py):
-        """``(pw, px)`` for the output perturbation ``py``, at ``w`` (which becomes the
-        model's weights): ``(n_weights, 1)`` and ``(n_samples, n_inputs)``."""
-        pw, px = self._fitted().gradient(w, x, py)
-        self._adopt(w)
-        return pw, px
-
-    def _adopt(self, w) -> None:
-        """Leave the model's weights at ``w``, as the reference's derivatives do (``None``
-        means the current weights: nothing to do)."""
-        if w is not None:
-            self.model.set_weights(w)
