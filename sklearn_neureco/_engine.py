@@ -57,6 +57,7 @@ def build_state(
     in the order of its outputs) go into the state. Returns the fitted state and the
     ``(message, category)`` warnings for the caller of ``fit``.
     """
+    began = time.perf_counter()
     objective = estimator._objective
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
@@ -129,6 +130,9 @@ def build_state(
 
         def log(line):
             print(line, file=sys.stderr, flush=True)
+
+        name = "RMSE" if objective.scales_outputs else "square roots of the log-losses"
+        log(f"one line per candidate; train_rmse and valid_rmse: {name} in normalised units")
 
     names = getattr(estimator, "feature_names_in_", None)
     template = state_of(
@@ -220,7 +224,71 @@ def build_state(
         beta_reg=float(beta),
         history=history,
     )
+    train_values = train_idx.size * objective.values_per_row(Y.shape[1])
+    said.extend(_first_use_warnings(builder, chosen.chosen, train_values))
+    if log is not None:
+        units = " in the targets' units" if objective.scales_outputs else ""
+        log(
+            f"chose {list(network.layer_sizes)}: {network.n_weights} weights, validation "
+            f"{_error_name(objective)} {_target_units_error(builder, chosen.chosen, state):.4g}"
+            f"{units} (before the final training), built in {time.perf_counter() - began:.2f} s"
+        )
     return state, said
+
+
+def _error_name(objective) -> str:
+    return "RMSE" if objective.scales_outputs else "log-loss"
+
+
+def _target_units_error(builder: Builder, chosen: Candidate, state: FittedState) -> float:
+    """The chosen candidate's validation error: RMSE in the targets' units (over all
+    outputs), or the log-loss."""
+    v = builder.valid_problem
+    v.network = chosen.network
+    f = chosen.network.forward(chosen.w, v.x)
+    if not builder.objective.scales_outputs:
+        return builder.objective.error(f, v.y, v.sample_weight)
+    residual = (f - v.y) * state.output_scale
+    return float(np.sqrt(v.sample_weight @ np.mean(residual * residual, axis=1)))
+
+
+def _first_use_warnings(builder: Builder, chosen: Candidate, train_values: int) -> Warned:
+    """What a user should hear about the chosen network: more weights than the training
+    values it was fitted to, no input kept, or no better on validation than a constant."""
+    said: Warned = []
+    n_weights = chosen.network.n_weights
+    if n_weights > train_values:
+        said.append(
+            (
+                f"the model has {n_weights} weights for {train_values} training values: it "
+                "can fit them exactly and generalise poorly; give more data, or bound "
+                "links_maximum_number",
+                UserWarning,
+            )
+        )
+    if not chosen.network.connected_inputs().any():
+        said.append(
+            (
+                "no input was kept: the model predicts a constant (the build found no input "
+                "that explains the targets on the validation rows)",
+                UserWarning,
+            )
+        )
+        return said
+    v, t = builder.valid_problem, builder.train_problem
+    constant = np.broadcast_to(t.sample_weight @ t.y, v.y.shape)  # the training mean
+    baseline = builder.objective.error(constant, v.y, v.sample_weight)
+    if chosen.valid_error >= baseline:
+        name = _error_name(builder.objective)
+        said.append(
+            (
+                f"the model validates no better than predicting the training mean "
+                f"(validation {name} in normalised units {np.sqrt(chosen.valid_error):.3g} "
+                f"against {np.sqrt(baseline):.3g}): the inputs may not explain the targets",
+                UserWarning,
+            )
+        )
+    return said
 
 
 class CheckpointWriter:

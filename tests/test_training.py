@@ -1,6 +1,7 @@
 """fit really trains: accuracy, determinism, sample weights, validation data, options."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -118,7 +119,8 @@ def _compare_parallel_and_serial_builds(rng, tmp_path, capsys):
         model = NeurEcoRegressor(
             random_state=5, n_init=3, n_jobs=n_jobs, verbose=1, checkpoint_address=path
         ).fit(X, y)
-        lines = [re.sub(r"time=\S+", "", line) for line in capsys.readouterr().err.splitlines()]
+        timeless_lines = re.sub(r"time=\S+|built in \S+ s", "", capsys.readouterr().err)
+        lines = timeless_lines.splitlines()[1:-1]  # the candidates: not the header, the summary
         stored = [NeurEcoRegressor.load(path, model_number=k) for k in range(len(lines))]
         with pytest.raises(ValueError, match="model_number"):  # and no more
             NeurEcoRegressor.load(path, model_number=len(lines))
@@ -178,7 +180,11 @@ def test_history_and_verbose(smooth_data, capsys):
     X, y = smooth_data
     model = NeurEcoRegressor(random_state=0, verbose=1).fit(X, y)
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == len(model.history_) >= 3
+    # a header saying the units, a line per candidate, a summary in the targets' units
+    assert len(err) == len(model.history_) + 2 and len(model.history_) >= 3
+    assert "normalised units" in err[0]
+    summary = f"chose {list(model.layer_sizes_)}: {model.n_weights_} weights, validation RMSE"
+    assert err[-1].startswith(summary) and "in the targets' units" in err[-1]
     assert model.history_[0]["step"] == "linear" and model.history_[-1]["step"] == "final"
     for entry in model.history_:
         assert {"layer_sizes", "n_weights", "train_rmse", "valid_rmse", "seconds"} <= set(entry)
@@ -285,3 +291,27 @@ def test_validation_split_is_spread_and_keeps_extremes():
     assert counts.min() >= 0.9 * counts.max()
     again = split_validation(X, 25.0, np.random.default_rng(2))[1]
     assert np.array_equal(valid, again)
+
+
+def test_a_build_says_when_its_model_is_not_worth_much():
+    rng = np.random.default_rng(0)
+    # targets the inputs do not explain: the model is a constant, and says so
+    X, noise = rng.normal(size=(200, 3)), rng.normal(size=200)
+    with pytest.warns(UserWarning, match="no input was kept|no better than predicting"):
+        NeurEcoRegressor(random_state=0).fit(X, noise)
+    # a smooth function on plenty of rows: nothing to say
+    X = rng.uniform(-1, 1, size=(300, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NeurEcoRegressor(random_state=0).fit(X, smooth_function(X))
+
+
+def test_more_weights_than_training_values_warns():
+    X = np.random.default_rng(1).uniform(-1, 1, size=(15, 2))
+    y = smooth_function(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = NeurEcoRegressor(random_state=0, final_learning=False).fit(X, y)
+    n_train = 15 - round(15 * 33.33 / 100)
+    warned = any("training values" in str(w.message) for w in caught)
+    assert warned == (model.n_weights_ > n_train)
