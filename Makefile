@@ -33,6 +33,7 @@ docs: $(VENV)/.installed-docs  ## the documentation, warnings as errors, in docs
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/derivatives.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/classification.py
 	$(BIN)/python benchmarks/link_limit.py
 	$(BIN)/python benchmarks/search_cost.py
 

@@ -79,7 +79,8 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     layer_sizes_ : tuple of int
         ``(n_features, hidden sizes..., n_outputs_)`` of the chosen network.
     history_ : list of dict
-        The build record (validation errors are log-losses).
+        The build record, as for :class:`NeurEcoRegressor`; its ``train_rmse`` and
+        ``valid_rmse`` hold the square roots of the training and validation log-losses.
 
     See Also
     --------
