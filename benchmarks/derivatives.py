@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -54,8 +55,8 @@ def wide_model(rng) -> NeurEcoRegressor:
     model = NeurEcoRegressor(random_state=0).fit(X, X[:, :3])
     sizes = (10, 32, 16, 3)
     network = Network(sizes, dense_masks(sizes))
-    model.layer_sizes_, model.link_masks_ = sizes, network.masks
-    model.weights_ = rng.normal(size=network.n_weights) / 4
+    weights = rng.normal(size=network.n_weights) / 4
+    model.state_ = replace(model.state_, network=network, weights=weights)
     return model
 
 

@@ -1,0 +1,31 @@
+"""The benchmark scripts still run against the package (on their smallest cases): they are
+not in the default test run otherwise, and an API change must not break them unseen."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["derivatives.py", "--max-rows", "1000", "--repeat", "1"],
+        ["accuracy.py", "--only", "diabetes", "--skip-large"],
+        ["classification.py", "--only", "wine"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_benchmark_script_runs(args):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCHMARKS,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NeurEco" in done.stdout or "energy (fitted)" in done.stdout
