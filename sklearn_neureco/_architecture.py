@@ -1,6 +1,7 @@
 """Automatic architecture: grow a network from linear until validation stops improving.
 
-The search works in normalised space on a training/validation split:
+The search works in normalised space on a training/validation split, for any objective
+(:mod:`._objectives`: least squares for a regressor, cross-entropy for a classifier):
 
 1. A *linear* model (inputs linked straight to outputs) is trained first. On wide data
    (many inputs for the rows) only the inputs that least-angle regression ranks as useful
@@ -12,14 +13,16 @@ The search works in normalised space on a training/validation split:
    (:meth:`Builder.place_neurons`), so a candidate never starts worse than the smaller
    network ended.
 3. Each candidate is trained along a decreasing path of regularisation strengths
-   ``beta = initial_beta_reg, initial_beta_reg / 10, ...`` (never going back up along the
-   build), warm-started from stage to stage, with early stopping on the validation error,
-   and keeps the weights of the stage with the best validation error.
+   ``beta = initial_beta_reg, initial_beta_reg / 10, ...`` (for least squares never going
+   back up along the build; for cross-entropy a candidate restarts at its parent's
+   best-validated beta), warm-started from stage to stage, with early stopping on the
+   validation error, and keeps the weights of the stage with the best validation error.
 4. Candidates are compared by an information criterion on the validation data
-   (:meth:`Builder.score`, AIC): a larger network is preferred only if its validation error
-   is lower by more than its extra weights cost (each must cut the validation MSE by 2/n,
-   at most 2 %), so the chosen network is the smallest whose validation error is within
-   that (size-dependent) tolerance of the best. Its weakest links are then pruned while
+   (:meth:`Builder.score`, AIC on the objective's deviance): a larger network is preferred
+   only if its validation error is lower by more than its extra weights cost (for least
+   squares each must cut the validation MSE by 2/n, at most 2 %), so the chosen network
+   is the smallest whose validation error is within that (size-dependent) tolerance of
+   the best. Its weakest links are then pruned while
    the criterion does not get worse (and while the network is above
    ``links_maximum_number``); inputs left without links are disconnected.
 """

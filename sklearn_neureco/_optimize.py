@@ -50,7 +50,7 @@ LBFGS_WINDOW = 50
 # OpenBLAS threads spin and slow the surrounding numpy code (measured: 5x on a small LM run).
 _THREADED_FLOPS = 5e7
 # Least damping of an input's links relative to the most spread input's (see
-# LeastSquaresProblem.damping_diagonal): an input whose spread is rounding noise (under
+# TrainingProblem.damping_diagonal): an input whose spread is rounding noise (under
 # 1e-6 of the widest) keeps its links damped, instead of letting them follow the noise.
 MIN_INPUT_DAMPING = 1e-12
 
