@@ -161,7 +161,9 @@ def test_classifier_interface(tmp_path):
     )
     proba = model.evaluate(x)
     assert proba.shape == (240, 3) and np.allclose(proba.sum(axis=1), 1.0)
-    assert np.mean(proba.argmax(axis=1) == codes) > 0.85
+    # the reference's build takes no seed, so this build is unseeded: over 30 seeds the
+    # training accuracy ranged from 0.84 to 1 (median 0.97); the majority class is 0.575
+    assert np.mean(proba.argmax(axis=1) == codes) > 0.8
     loaded = Tabular.Classifier()
     assert loaded.load(str(tmp_path / "Classes")) == 0  # the extension may be left out
     assert np.array_equal(loaded.evaluate(x), proba)
