@@ -48,8 +48,18 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
 }
 
-html_theme = "alabaster"
-html_title = "sklearn-neureco"
+# the scikit-learn ecosystem's theme (scikit-learn, imbalanced-learn); the version in the
+# title shows on every page
+html_theme = "pydata_sphinx_theme"
+html_title = f"sklearn-neureco {version}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 
 # scikit-learn's own plumbing, documented (with references into its docs) by scikit-learn

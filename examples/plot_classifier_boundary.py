@@ -31,10 +31,9 @@ print(f"network {model.layer_sizes_}, {model.n_weights_} weights")
 X_test = rng.uniform(-1, 1, size=(5000, 2))
 y_test = passes(X_test)
 linear = LogisticRegression().fit(X, y)
-print(
-    f"test error rate: {np.mean(model.predict(X_test) != y_test):.3f} (logistic regression: "
-    f"{np.mean(linear.predict(X_test) != y_test):.3f})"
-)
+ours_error = np.mean(model.predict(X_test) != y_test)
+linear_error = np.mean(linear.predict(X_test) != y_test)
+print(f"test error rate: {ours_error:.3f} (logistic regression: {linear_error:.3f})")
 
 # %%
 # The probability surface and its gradient
