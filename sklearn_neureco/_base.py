@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import BuildConfig
 from ._derivatives import DerivativeMixin
@@ -130,6 +130,22 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
         for message, category in said:
             warnings.warn(message, category, stacklevel=3)  # _guarded_fit, fit, the caller
         return self
+
+    def _sample_weight(self, sample_weight, X) -> np.ndarray:
+        """``sample_weight`` checked against ``X``: non-negative, with a positive sum."""
+        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum")
+        return sample_weight
+
+    def _validation_inputs(self, X_val, y_val):
+        """``X_val`` validated like ``X`` (``None`` when no validation data are given);
+        ``X_val`` and ``y_val`` come together or not at all."""
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together")
+        return validate_data(self, X_val, reset=False, dtype=np.float64)
 
     def _init_state(self, init_model, n_features: int, n_outputs: int) -> FittedState:
         """The fitted state of ``init_model``, checked to fit the data."""

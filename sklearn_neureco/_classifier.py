@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -102,7 +101,6 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     """
 
     _objective = CROSS_ENTROPY
-    _has_link = True
     _prediction = "predict_proba(x)"
 
     _parameter_constraints: dict = {
@@ -190,15 +188,11 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
             raise ValueError(
                 f"a classifier needs samples of at least 2 classes; got 1 class ({classes[0]!r})"
             )
-        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum")
+        sample_weight = self._sample_weight(sample_weight, X)
         Y = _targets(codes, classes.size)
         Y_val = None
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("X_val and y_val must be given together")
-            X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
+        X_val = self._validation_inputs(X_val, y_val)
+        if X_val is not None:
             y_val = column_or_1d(np.asarray(y_val))
             if y_val.shape != (len(X_val),):
                 raise ValueError(
@@ -269,30 +263,8 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    # ------------------------------------------------- derivatives through the link
     def _n_predictions(self) -> int:
         return len(self.state_.classes)
-
-    def _link_jvp(self, f: np.ndarray, df: np.ndarray) -> np.ndarray:
-        p = CrossEntropy.probabilities(f)
-        if f.shape[1] == 1:
-            dp1 = p[:, 1:] * p[:, :1] * df
-            return np.hstack([-dp1, dp1])
-        return p * (df - np.sum(p * df, axis=1, keepdims=True))
-
-    def _link_vjp(self, f: np.ndarray, gp: np.ndarray) -> np.ndarray:
-        p = CrossEntropy.probabilities(f)
-        if f.shape[1] == 1:
-            return p[:, 1:] * p[:, :1] * (gp[:, 1:] - gp[:, :1])
-        return p * (gp - np.sum(p * gp, axis=1, keepdims=True))
-
-    def _link_jacobian(self, f: np.ndarray) -> np.ndarray:
-        """``d proba / d f`` per row: ``(n, n_classes, n_outputs)``."""
-        p = CrossEntropy.probabilities(f)
-        if f.shape[1] == 1:
-            d = (p[:, 1] * p[:, 0])[:, None, None]
-            return np.concatenate([-d, d], axis=1)
-        return p[:, :, None] * np.eye(p.shape[1]) - p[:, :, None] * p[:, None, :]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

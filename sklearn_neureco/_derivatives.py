@@ -1,7 +1,8 @@
 """The derivative API shared by fitted models: weights in, exact derivatives out.
 
 :class:`DerivativeMixin` needs from its host a fitted ``state_`` (a
-:class:`~sklearn_neureco._state.FittedState`: network, weights, normalisation), and
+:class:`~sklearn_neureco._state.FittedState`: network, weights, normalisation), its
+``_objective`` (:mod:`~sklearn_neureco._objectives`, for the output link), and
 ``_validate_input(X)`` and ``_shape_output(y)``. Normalisation is part of the chain rule:
 
 ``y = y_norm * output_scale + output_shift`` and ``x_norm = (x - input_shift) / input_scale``,
@@ -25,27 +26,28 @@ def _as_float_array(value, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be an array of numbers, got None")
     if hasattr(value, "to_numpy"):  # pandas
         value = value.to_numpy()
+    not_numbers = f"{name} must be an array of numbers, got {type(value).__name__}"
     try:
         arr = np.asarray(value)
-        if arr.dtype.kind == "c":
-            raise TypeError(f"{name} must hold real numbers, got complex values")
-        if arr.dtype.kind in "US":
-            raise TypeError(f"{name} must be an array of numbers, got strings")
+    except (TypeError, ValueError) as exc:  # ragged nesting, say
+        raise TypeError(not_numbers) from exc
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex values")
+    if arr.dtype.kind in "US":
+        raise TypeError(f"{name} must be an array of numbers, got strings")
+    try:
         arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, TypeError) and str(exc).startswith(name):
-            raise
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from exc
+        raise TypeError(not_numbers) from exc
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
 
 
 class DerivativeMixin:
-    # What the host predicts from the network's raw outputs ``f``: ``f`` itself (a
-    # regressor), or a link such as a classifier's probabilities, whose derivatives the
-    # host then gives in ``_link_jvp``, ``_link_vjp`` and ``_link_jacobian``.
-    _has_link = False
+    # What the host predicts from the network's raw outputs ``f`` is its objective's link
+    # (``_objective``): ``f`` itself for a regressor, a classifier's probabilities, whose
+    # derivatives the objective gives (``link_jvp``, ``link_vjp``, ``link_jacobian``).
     _prediction = "predict(x)"
 
     """Weights access and exact forward/reverse-mode derivatives of a fitted model.
@@ -136,8 +138,9 @@ class DerivativeMixin:
             dx = self._check_like(dx, "dx", X.shape, "x") / state.input_scale
         y, dy = state.network.jvp(w, state.normalize(X), dw, dx)
         dy = dy * state.output_scale
-        if self._has_link:
-            dy = self._link_jvp(y * state.output_scale + state.output_shift, dy)
+        link = self._objective
+        if not link.link_is_identity:
+            dy = link.link_jvp(y * state.output_scale + state.output_shift, dy)
         return self._shape_output(dy)
 
     def gradient(self, w, x, py):
@@ -166,9 +169,10 @@ class DerivativeMixin:
         shape = (X.shape[0], self._n_predictions())
         py = self._check_like(py, "py", shape, self._prediction)
         xn = state.normalize(X)
-        if self._has_link:
+        link = self._objective
+        if not link.link_is_identity:
             f = state.network.forward(w, xn) * state.output_scale + state.output_shift
-            py = self._link_vjp(f, py)
+            py = link.link_vjp(f, py)
         _, gw, gx = state.network.vjp(w, xn, py * state.output_scale)
         return gw.reshape(-1, 1), gx / state.input_scale
 
@@ -199,6 +203,6 @@ class DerivativeMixin:
             )
         J *= state.output_scale[None, :, None]
         J /= state.input_scale[None, None, :]
-        if self._has_link:
-            J = self._link_jacobian(state.outputs(X)) @ J
+        if not self._objective.link_is_identity:
+            J = self._objective.link_jacobian(state.outputs(X)) @ J
         return J

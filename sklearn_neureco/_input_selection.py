@@ -55,15 +55,17 @@ def _ranking(terms: np.ndarray, y: np.ndarray, sw: np.ndarray, max_terms: int) -
     return ranked[np.isfinite(entry[ranked])]
 
 
-def _validation_error(inputs: np.ndarray, train: tuple, valid: tuple, mean, square_mean) -> float:
-    """Weighted validation MSE of the least-squares fit on ``inputs``' terms."""
-    (x, y, sw), (xv, yv, sv) = train, valid
-    columns = np.concatenate([inputs, inputs + x.shape[1]])
+def _validation_error(k: int, train: tuple, valid: tuple) -> float:
+    """Weighted validation MSE of the least-squares fit on the first ``k`` ranked inputs'
+    terms. ``train`` and ``valid`` are ``(terms, y, weights)``, the terms of the ranked
+    inputs only: their ``m`` linear terms, then their ``m`` squares."""
+    (terms, y, sw), (terms_v, yv, sv) = train, valid
+    m = terms.shape[1] // 2
+    columns = np.r_[0:k, m : m + k]
     root = np.sqrt(sw)[:, None]
-    design = np.hstack([_terms(x, mean, square_mean)[:, columns], np.ones((len(x), 1))])
+    design = np.hstack([terms[:, columns], np.ones((len(terms), 1))])
     coef, *_ = np.linalg.lstsq(design * root, y * root, rcond=None)
-    design_v = np.hstack([_terms(xv, mean, square_mean)[:, columns], np.ones((len(xv), 1))])
-    residual = design_v @ coef - yv
+    residual = np.hstack([terms_v[:, columns], np.ones((len(terms_v), 1))]) @ coef - yv
     return float(sv @ np.einsum("ij,ij->i", residual, residual))
 
 
@@ -89,16 +91,19 @@ def screen_inputs(
         return None
     mean = sw @ x
     square_mean = sw @ ((x - mean) ** 2)
-    ranked = _ranking(_terms(x, mean, square_mean), y, sw, max_terms)
+    terms = _terms(x, mean, square_mean)
+    ranked = _ranking(terms, y, sw, max_terms)
     ranked = ranked[: max_terms // 2 or 1]
     if ranked.size == 0:
         return None
+    # the ranked inputs' terms, once: the fits for k = 1, 2, ... take their first columns
+    columns = np.concatenate([ranked, ranked + d])
+    xv, yv, sv = valid
+    fit_on = (terms[:, columns], y, sw)
+    check_on = (_terms(xv, mean, square_mean)[:, columns], yv, sv)
     n_outputs = y.shape[1]
     scores = [
-        criterion(
-            _validation_error(ranked[:k], train, valid, mean, square_mean),
-            (2 * k + 1) * n_outputs,
-        )
+        criterion(_validation_error(k, fit_on, check_on), (2 * k + 1) * n_outputs)
         for k in range(1, ranked.size + 1)
     ]
     keep = np.zeros(d, dtype=bool)

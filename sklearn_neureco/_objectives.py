@@ -15,7 +15,9 @@ same search, optimiser and pruning:
 * ``deviance(error, n)``: ``n`` values' contribution to the information criterion
   (Akaike's: the criterion adds the price of the weights);
 * ``residual(f, y)``: what new neurons should explain (where the outputs should move);
-* ``link(f)``: the estimator's prediction from the network's outputs;
+* ``link(f)``: the estimator's prediction from the network's outputs, and, unless
+  ``link_is_identity``, its derivatives ``link_jvp``, ``link_vjp`` and ``link_jacobian``
+  (the derivative API goes through them);
 * ``largest_gain(error, factor)``: the most a larger network can be expected to lower the
   deviance per value, below which growing is not worth training;
 * ``gauss_newton_is_exact``: whether the loss is half the squared norm of the
@@ -47,6 +49,7 @@ class LeastSquares:
 
     exact_error: float = (1e3 * np.finfo(np.float64).eps) ** 2
     scales_outputs = True
+    link_is_identity = True
     restart_at_best_beta = False
     gauss_newton_is_exact = True  # loss = 1/2 ||r||^2 of the Gauss-Newton residuals
 
@@ -107,6 +110,7 @@ class CrossEntropy:
     """
 
     scales_outputs = False
+    link_is_identity = False
     restart_at_best_beta = True
     gauss_newton_is_exact = False
 
@@ -129,6 +133,29 @@ class CrossEntropy:
 
     def link(self, f: np.ndarray) -> np.ndarray:
         return self.probabilities(f)
+
+    def link_jvp(self, f: np.ndarray, df: np.ndarray) -> np.ndarray:
+        """``d proba`` for a change ``df`` of the outputs."""
+        p = self.probabilities(f)
+        if f.shape[1] == 1:
+            dp1 = p[:, 1:] * p[:, :1] * df
+            return np.hstack([-dp1, dp1])
+        return p * (df - np.sum(p * df, axis=1, keepdims=True))
+
+    def link_vjp(self, f: np.ndarray, gp: np.ndarray) -> np.ndarray:
+        """The outputs' share of a gradient ``gp`` of the probabilities."""
+        p = self.probabilities(f)
+        if f.shape[1] == 1:
+            return p[:, 1:] * p[:, :1] * (gp[:, 1:] - gp[:, :1])
+        return p * (gp - np.sum(p * gp, axis=1, keepdims=True))
+
+    def link_jacobian(self, f: np.ndarray) -> np.ndarray:
+        """``d proba / d f`` per row: ``(n, n_classes, n_outputs)``."""
+        p = self.probabilities(f)
+        if f.shape[1] == 1:
+            d = (p[:, 1] * p[:, 0])[:, None, None]
+            return np.concatenate([-d, d], axis=1)
+        return p[:, :, None] * np.eye(p.shape[1]) - p[:, :, None] * p[:, None, :]
 
     def _row_losses(self, f: np.ndarray, y: np.ndarray) -> np.ndarray:
         if f.shape[1] == 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
 from ._engine import build_state
@@ -227,14 +227,10 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
         _check_numeric_targets(y, "y")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         Y = y.reshape(len(y), -1)
-        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum")
+        sample_weight = self._sample_weight(sample_weight, X)
         Y_val = None
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("X_val and y_val must be given together")
-            X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
+        X_val = self._validation_inputs(X_val, y_val)
+        if X_val is not None:
             _check_numeric_targets(y_val, "y_val")
             Y_val = np.asarray(y_val, dtype=np.float64)
             Y_val = Y_val.reshape(len(Y_val), -1) if Y_val.ndim else Y_val.reshape(1, -1)

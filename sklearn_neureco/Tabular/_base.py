@@ -27,6 +27,16 @@ def _as_2d(a) -> np.ndarray:
     return a.reshape(len(a), -1) if a.ndim == 1 else a
 
 
+def normalisation_options(side: str, shifting, scaling, per_feature) -> dict:
+    """The estimator's ``{side}_*`` normalisation parameters from the reference's
+    arguments, where ``None`` means ``"auto"`` and per-feature normalisation."""
+    return {
+        f"{side}_shifting": shifting or "auto",
+        f"{side}_scaling": scaling or "auto",
+        f"{side}_normalize_per_feature": True if per_feature is None else per_feature,
+    }
+
+
 def split_validation_rows(X, Y, validation_input_data, validation_output_data, indices):
     """``(X, Y, X_val, Y_val)``: validation data as given, or the rows ``indices`` of
     ``X``, or none (``X_val`` and ``Y_val`` are then ``None``)."""

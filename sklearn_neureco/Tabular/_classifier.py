@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._classifier import NeurEcoClassifier
-from ._base import TabularModel, _as_2d, split_validation_rows
+from ._base import TabularModel, _as_2d, normalisation_options, split_validation_rows
 
 
 def _classes_of(one_hot, name: str) -> np.ndarray:
@@ -78,10 +78,8 @@ class Classifier(TabularModel):
             raise ValueError(f"output_data has no training row of the classes {missing}")
         y_val = None if Y_val is None else _classes_of(Y_val, "validation_output_data")
         model = NeurEcoClassifier(
-            inputs_shifting=inputs_shifting or "auto",
-            inputs_scaling=inputs_scaling or "auto",
-            inputs_normalize_per_feature=(
-                True if inputs_normalize_per_feature is None else inputs_normalize_per_feature
+            **normalisation_options(
+                "inputs", inputs_shifting, inputs_scaling, inputs_normalize_per_feature
             ),
             valid_percentage=valid_percentage,
             initial_beta_reg=initial_beta_reg,

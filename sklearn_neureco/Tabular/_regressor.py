@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._regressor import NeurEcoRegressor
-from ._base import TabularModel, _as_2d, split_validation_rows
+from ._base import TabularModel, _as_2d, normalisation_options, split_validation_rows
 
 
 class Regressor(TabularModel):
@@ -73,15 +73,11 @@ class Regressor(TabularModel):
         )
         init_model = self._start_from(checkpoint_to_start_build_from, start_build_from_model_number)
         model = NeurEcoRegressor(
-            inputs_shifting=inputs_shifting or "auto",
-            inputs_scaling=inputs_scaling or "auto",
-            outputs_shifting=outputs_shifting or "auto",
-            outputs_scaling=outputs_scaling or "auto",
-            inputs_normalize_per_feature=(
-                True if inputs_normalize_per_feature is None else inputs_normalize_per_feature
+            **normalisation_options(
+                "inputs", inputs_shifting, inputs_scaling, inputs_normalize_per_feature
             ),
-            outputs_normalize_per_feature=(
-                True if outputs_normalize_per_feature is None else outputs_normalize_per_feature
+            **normalisation_options(
+                "outputs", outputs_shifting, outputs_scaling, outputs_normalize_per_feature
             ),
             valid_percentage=valid_percentage,
             initial_beta_reg=initial_beta_reg,
