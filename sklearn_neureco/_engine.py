@@ -276,15 +276,18 @@ def _first_use_warnings(builder: Builder, chosen: Candidate, train_values: int) 
         )
         return said
     v, t = builder.valid_problem, builder.train_problem
-    constant = np.broadcast_to(t.sample_weight @ t.y, v.y.shape)  # the training mean
+    # the best constant on the training rows (a classifier's: the class frequencies)
+    constant = np.broadcast_to(builder.objective.constant(t.y, t.sample_weight), v.y.shape)
     baseline = builder.objective.error(constant, v.y, v.sample_weight)
     if chosen.valid_error >= baseline:
-        name = _error_name(builder.objective)
+        constant_is = "the training mean"
+        if not builder.objective.scales_outputs:
+            constant_is = "the training class frequencies"
         said.append(
             (
-                f"the model validates no better than predicting the training mean "
-                f"(validation {name} in normalised units {np.sqrt(chosen.valid_error):.3g} "
-                f"against {np.sqrt(baseline):.3g}): the inputs may not explain the targets",
+                f"the model validates no better than predicting {constant_is} (validation "
+                f"error {chosen.valid_error:.3g} against {baseline:.3g}, as MSE in "
+                "normalised units or log-loss): the inputs may not explain the targets",
                 UserWarning,
             )
         )

@@ -15,6 +15,8 @@ same search, optimiser and pruning:
 * ``deviance(error, n)``: ``n`` values' contribution to the information criterion
   (Akaike's: the criterion adds the price of the weights);
 * ``residual(f, y)``: what new neurons should explain (where the outputs should move);
+* ``constant(y, s)``: the outputs of the best constant model, the baseline a model must
+  beat;
 * ``link(f)``: the estimator's prediction from the network's outputs, and, unless
   ``link_is_identity``, its derivatives ``link_jvp``, ``link_vjp`` and ``link_jacobian``
   (the derivative API goes through them);
@@ -83,6 +85,10 @@ class LeastSquares:
 
     def residual(self, f: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y - f
+
+    def constant(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """The outputs of the best constant model: the weighted mean."""
+        return s @ y
 
     def deviance(self, error: float, n: float) -> float:
         return n * np.log(max(error, self.exact_error))
@@ -193,6 +199,12 @@ class CrossEntropy:
 
     def residual(self, f: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y - self._p(f)
+
+    def constant(self, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """The outputs (logits) of the best constant model: the weighted class
+        frequencies' log-odds, or their logarithms for a softmax."""
+        q = np.clip(s @ y, _TINY, 1.0)
+        return np.log(q / np.maximum(1.0 - q, _TINY)) if y.shape[1] == 1 else np.log(q)
 
     def deviance(self, error: float, n: float) -> float:
         # the likelihood's deviance, 2 n log-loss: Akaike's criterion proper. (n ln(log-loss),

@@ -169,3 +169,22 @@ def test_parallel_builds_give_the_serial_model():
     assert {r["build"] for r in serial.history_} == {0, 1}
     assert serial.layer_sizes_ == parallel.layer_sizes_
     np.testing.assert_allclose(parallel.predict_proba(X), serial.predict_proba(X), atol=1e-8)
+
+
+def test_the_constant_baseline_is_the_best_constant():
+    """What fit compares a model with: the log-loss of the class frequencies (their
+    entropy) for a classifier, the variance for a regressor."""
+    from sklearn_neureco._objectives import CROSS_ENTROPY, LEAST_SQUARES
+
+    rng = np.random.default_rng(0)
+    s = rng.uniform(0.5, 2.0, size=300)
+    s /= s.sum()
+    for n_classes in (2, 3):
+        codes = rng.integers(0, n_classes, size=300)
+        y = codes[:, None].astype(float) if n_classes == 2 else np.eye(n_classes)[codes]
+        q = np.bincount(codes, weights=s, minlength=n_classes)
+        f = np.broadcast_to(CROSS_ENTROPY.constant(y, s), y.shape)
+        assert np.isclose(CROSS_ENTROPY.error(f, y, s), -np.sum(q * np.log(q)))
+    y = rng.normal(size=(300, 2))
+    f = np.broadcast_to(LEAST_SQUARES.constant(y, s), y.shape)
+    assert np.isclose(LEAST_SQUARES.error(f, y, s), np.sum(s @ (y - s @ y) ** 2))
