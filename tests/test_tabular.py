@@ -14,6 +14,22 @@ from sklearn_neureco.datasets import load_energy_consumption
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _seeded_global_generator():
+    # the legacy global generator is what random_state=None draws from
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    yield
+    np.random.set_state(state)  # noqa: NPY002
+
+
+# The reference's build takes no seed, so its builds draw from numpy's global generator
+# (random_state=None): seeded here, as a user of it would, before the module's shared
+# build and before each test, so that every test builds the same model on every run,
+# alone or with the others.
+seeded_module = pytest.fixture(autouse=True, scope="module")(_seeded_global_generator)
+seeded_test = pytest.fixture(autouse=True)(_seeded_global_generator)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tabular")
@@ -161,8 +177,9 @@ def test_classifier_interface(tmp_path):
     )
     proba = model.evaluate(x)
     assert proba.shape == (240, 3) and np.allclose(proba.sum(axis=1), 1.0)
-    # the reference's build takes no seed, so this build is unseeded: over 30 seeds the
-    # training accuracy ranged from 0.84 to 1 (median 0.97); the majority class is 0.575
+    # the reference's build takes no seed (see seeded_module): over 200 seeds
+    # the training accuracy ranged from 0.775 to 1 (median 0.97), 5 of them at most 0.8;
+    # the majority class is 0.575
     assert np.mean(proba.argmax(axis=1) == codes) > 0.8
     loaded = Tabular.Classifier()
     assert loaded.load(str(tmp_path / "Classes")) == 0  # the extension may be left out
