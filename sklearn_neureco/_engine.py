@@ -20,13 +20,14 @@ from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._architecture import Builder, BuildResult, Candidate, within_limit
+from ._architecture import BuildConfig, Builder, BuildResult, Candidate, within_limit
 from ._normalization import fit_normalization
 from ._optimize import (
     TrainingProblem,
     set_large_product_threads,
     single_threaded_blas,
     train,
+    train_on_growing_rows,
 )
 from ._persistence import check_target, write_states
 from ._rows import input_groups, merge_duplicate_rows, split_validation
@@ -156,12 +157,15 @@ def build_state(
             estimator.links_maximum_number,
         )
     history: list[dict] = []
+    config = estimator.build_config or BuildConfig()
+    search_train, search_valid = _search_sample(train_idx, valid_idx, config.search_rows, rng)
+    sampled = search_train.size < train_idx.size
     setup = {
         "x": xn,
         "y": yn,
         "sample_weight": sample_weight,
-        "train_idx": train_idx,
-        "valid_idx": valid_idx,
+        "train_idx": search_train,
+        "valid_idx": search_valid,
         "initial_beta_reg": estimator.initial_beta_reg,
         "disconnect_inputs_if_possible": estimator.disconnect_inputs_if_possible,
         "links_maximum_number": estimator.links_maximum_number,
@@ -204,17 +208,28 @@ def build_state(
                 chosen, build = result, number
         builder = builder_of(build)  # records the final training in its name
         network, w, beta = chosen.chosen.network, chosen.chosen.w, chosen.chosen.beta
-        if estimator.final_learning and valid_idx.size:
+        final_learning = estimator.final_learning and valid_idx.size
+        if final_learning or sampled:
             started = time.perf_counter()
+            rows = np.arange(len(xn)) if final_learning else train_idx
             problem = TrainingProblem(
                 network,
-                xn,
-                yn,
-                sample_weight / sample_weight.sum(),
+                xn[rows],
+                yn[rows],
+                sample_weight[rows] / sample_weight[rows].sum(),
                 beta=beta,
                 objective=objective,
             )
-            final = train(problem, w)
+            monitor = None
+            if not final_learning and valid_idx.size:
+                sv = sample_weight[valid_idx]
+                monitor = TrainingProblem(
+                    network, xn[valid_idx], yn[valid_idx], sv / sv.sum(), objective=objective
+                ).data_error
+            if sampled:
+                final = train_on_growing_rows(problem, w, search_train.size, monitor=monitor)
+            else:
+                final = train(problem, w, monitor=monitor)
             w = final.w
             builder.record_final(network, w, beta, time.perf_counter() - started, final.n_iter)
     state = replace(
@@ -234,6 +249,21 @@ def build_state(
             f"{units} (before the final training), built in {time.perf_counter() - began:.2f} s"
         )
     return state, said
+
+
+def _search_sample(train_idx, valid_idx, limit: int | None, rng):
+    """The training and validation rows the search sees: all of them, or at most
+    ``limit`` drawn at random in the same proportions."""
+    n = train_idx.size + valid_idx.size
+    if limit is None or n <= limit:
+        return train_idx, valid_idx
+    share = limit / n
+    return tuple(
+        np.sort(rng.choice(idx, max(1, round(share * idx.size)), replace=False))
+        if idx.size
+        else idx
+        for idx in (train_idx, valid_idx)
+    )
 
 
 def _error_name(objective) -> str:

@@ -16,6 +16,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ["derivatives.py", "--max-rows", "1000", "--repeat", "1"],
         ["accuracy.py", "--only", "diabetes", "--skip-large"],
         ["classification.py", "--only", "wine"],
+        ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
     ],
     ids=lambda args: args[0],
 )

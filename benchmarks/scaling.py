@@ -1,0 +1,106 @@
+"""Build time, peak memory and accuracy of NeurEcoRegressor as the rows grow (10^3 to 10^6).
+
+Run ``python benchmarks/scaling.py [--rows 1000,10000,100000,1000000] [--seeds 0,1]
+[--peers mlp,hgb]``.
+
+The borehole function (8 inputs, no noise) with default parameters, as a new user would
+build it; test error on 20,000 fresh points as nRMSE (RMSE / standard deviation of the
+test targets). Each fit runs in its own fresh process, so that its peak resident memory
+(data included) is its own. Peers: ``MLPRegressor`` (adam, early stopping) in a
+``StandardScaler`` pipeline with standardised targets, and
+``HistGradientBoostingRegressor``. The last lines give the growth rate of NeurEco's build
+time: the slope of log(time) against log(rows) between consecutive sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import resource
+import time
+
+import numpy as np
+from accuracy import BOREHOLE, borehole, uniform
+
+
+def make(name: str, seed: int):
+    if name == "NeurEco":
+        from sklearn_neureco import NeurEcoRegressor
+
+        return NeurEcoRegressor(random_state=seed)
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "MLP-adam":
+        from sklearn.neural_network import MLPRegressor
+
+        mlp = MLPRegressor(early_stopping=True, max_iter=1000, random_state=seed)
+        return TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), mlp), transformer=StandardScaler()
+        )
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(random_state=seed)
+
+
+def one_fit(name: str, n_rows: int, seed: int, queue) -> None:
+    """In a fresh process: draw the data, fit, and report (nRMSE, seconds, peak MiB, size)."""
+    rng = np.random.default_rng(1000 + seed)
+    X = uniform(rng, n_rows, BOREHOLE)
+    y = borehole(X)
+    X_test = uniform(rng, 20000, BOREHOLE)
+    y_test = borehole(X_test)
+    model = make(name, seed)
+    start = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    nrmse = float(np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2)) / y_test.std())
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size = str(model.layer_sizes_) if name == "NeurEco" else ""
+    queue.put((nrmse, seconds, peak_mib, size))
+
+
+def measure(name: str, n_rows: int, seed: int):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=one_fit, args=(name, n_rows, seed, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="1000,10000,100000,1000000")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated random states")
+    parser.add_argument("--peers", default="mlp,hgb", help="mlp, hgb, or none")
+    args = parser.parse_args()
+    rows = [int(r) for r in args.rows.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    names = ["NeurEco"]
+    names += [n for key, n in (("mlp", "MLP-adam"), ("hgb", "HistGB")) if key in args.peers]
+    print(f"borehole, seeds {seeds}: nRMSE / seconds / peak MiB (medians over seeds)")
+    print(f"{'rows':>8} | " + " | ".join(f"{n:^30}" for n in names) + " | NeurEco networks")
+    times = {}
+    for n_rows in rows:
+        cells, sizes = [], []
+        for name in names:
+            runs = [measure(name, n_rows, seed) for seed in seeds]
+            nrmse, seconds, peak = (float(np.median([r[i] for r in runs])) for i in range(3))
+            spread = f"{min(r[0] for r in runs):.1e}-{max(r[0] for r in runs):.1e}"
+            cells.append(f"{nrmse:.2e} ({spread}) / {seconds:6.1f} / {peak:5.0f}")
+            if name == "NeurEco":
+                times[n_rows] = seconds
+                sizes = [r[3] for r in runs]
+        print(f"{n_rows:>8} | " + " | ".join(f"{c:^30}" for c in cells) + " | " + " ".join(sizes))
+    print("NeurEco build time growth, d log(time) / d log(rows):")
+    for a, b in itertools.pairwise(rows):
+        slope = np.log(times[b] / times[a]) / np.log(b / a)
+        print(f"  {a} -> {b} rows: {slope:.2f}")
+
+
+if __name__ == "__main__":
+    main()
