@@ -9,6 +9,7 @@ from ._architecture import BuildConfig
 from ._base import load_model
 from ._classifier import NeurEcoClassifier
 from ._derivatives import DerivativeMixin
+from ._onnx import register_skl2onnx, to_onnx
 from ._persistence import ModelFileError
 from ._regressor import NeurEcoRegressor
 
@@ -30,4 +31,6 @@ __all__ = [
     "Tabular",
     "__version__",
     "load",
+    "register_skl2onnx",
+    "to_onnx",
 ]
