@@ -11,6 +11,7 @@ from ._classifier import NeurEcoClassifier
 from ._derivatives import DerivativeMixin
 from ._onnx import register_skl2onnx, to_onnx
 from ._persistence import ModelFileError
+from ._plot import BuildDisplay, NetworkDisplay, SensitivityDisplay
 from ._regressor import NeurEcoRegressor
 
 __version__ = "0.1.0"
@@ -24,10 +25,13 @@ def load(path, *, model_number: int | None = None, key=None):
 
 __all__ = [
     "BuildConfig",
+    "BuildDisplay",
     "DerivativeMixin",
     "ModelFileError",
     "NeurEcoClassifier",
+    "NetworkDisplay",
     "NeurEcoRegressor",
+    "SensitivityDisplay",
     "Tabular",
     "__version__",
     "load",
