@@ -158,7 +158,9 @@ def build_state(
         )
     history: list[dict] = []
     config = estimator.build_config or BuildConfig()
-    search_train, search_valid = _search_sample(train_idx, valid_idx, config.search_rows, rng)
+    search_train, search_valid = _search_sample(
+        train_idx, valid_idx, config.search_size(train_idx.size + valid_idx.size), rng
+    )
     sampled = search_train.size < train_idx.size
     setup = {
         "x": xn,
@@ -251,11 +253,11 @@ def build_state(
     return state, said
 
 
-def _search_sample(train_idx, valid_idx, limit: int | None, rng):
-    """The training and validation rows the search sees: all of them, or at most
-    ``limit`` drawn at random in the same proportions."""
+def _search_sample(train_idx, valid_idx, limit: int, rng):
+    """The training and validation rows the search sees: all of them, or ``limit``
+    drawn at random in the same proportions."""
     n = train_idx.size + valid_idx.size
-    if limit is None or n <= limit:
+    if n <= limit:
         return train_idx, valid_idx
     share = limit / n
     return tuple(

@@ -101,3 +101,17 @@ def test_classifier_samples_its_search_too():
     model = NeurEcoClassifier(random_state=0, build_config=BuildConfig(search_rows=500))
     model.fit(X, labels)
     assert np.mean(model.predict(X_test) == truth) > 0.98
+
+
+def test_search_size_grows_slowly_with_the_rows():
+    config = BuildConfig()
+    assert [config.search_size(n) for n in (500, 2000, 9000, 20000, 40000, 10**6)] == [
+        500,
+        2000,
+        2000,
+        4000,
+        8000,
+        8000,
+    ]
+    assert BuildConfig(search_rows=None).search_size(10**6) == 10**6
+    assert BuildConfig(search_rows=600).search_size(5000) == 600
