@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))  # gallery_order
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import sklearn_neureco  # noqa: E402
@@ -46,11 +47,17 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    "within_subsection_order": "gallery_order.ExampleOrder",
+    # "Examples using this" on each API page
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("sklearn_neureco",),
 }
 
 # the scikit-learn ecosystem's theme (scikit-learn, imbalanced-learn); the version in the
 # title shows on every page
 html_theme = "pydata_sphinx_theme"
+# "fit()" in a page's table of contents, not "NeurEcoRegressor.fit()" cut at the margin
+toc_object_entries_show_parents = "hide"
 html_title = f"sklearn-neureco {version}"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
@@ -73,7 +80,12 @@ _SKLEARN_PLUMBING = {
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
-    return True if name in _SKLEARN_PLUMBING else None
+    if name in _SKLEARN_PLUMBING:
+        return True
+    # fitted attributes are documented once, in the class's Attributes section
+    if what == "class" and name.endswith("_") and not name.startswith("_"):
+        return True
+    return None
 
 
 def setup(app):

@@ -9,6 +9,7 @@ inputs is added in the pipeline, and the search compares modelling the target as
 or through ``log1p``, with two input normalisations.
 """
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.compose import TransformedTargetRegressor
@@ -65,3 +66,16 @@ results["inputs_scaling"] = results["param_model__regressor__inputs_scaling"]
 results["RMSE"] = -results["mean_test_score"]
 print(results[["target", "inputs_scaling", "RMSE", "std_test_score"]].to_string(index=False))
 print("best:", search.best_params_)
+
+# %%
+# The same, as a picture
+# ----------------------
+# Each bar is a combination's mean RMSE over the three folds; the whisker is its
+# spread over them.
+labels = results["target"] + ", " + results["inputs_scaling"]
+fig, ax = plt.subplots(figsize=(6, 2.8))
+ax.barh(labels, results["RMSE"], xerr=results["std_test_score"], capsize=3)
+ax.invert_yaxis()
+ax.set_xlabel("cross-validated RMSE [kWh/day]")
+fig.tight_layout()
+plt.show()

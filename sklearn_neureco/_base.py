@@ -89,6 +89,10 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
 
     # what the network is trained for; an estimator of the family sets its own
     _objective = LEAST_SQUARES
+    # the "?" of the estimator's HTML diagram opens its API page; relative to the
+    # documentation's gallery pages, where the diagrams are shown
+    _doc_link_module = "sklearn_neureco"
+    _doc_link_template = "../gen_modules/{estimator_module}.{estimator_name}.html"
 
     weights_ = _state_attribute("weights", "The packed weights, ``(n_weights,)``.")
     input_shift_ = _state_attribute("input_shift", "Input shift, ``(n_features,)``.")
@@ -188,7 +192,7 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
     def save(self, path, *, key: bytes | str | None = None) -> Path:
         """Write the fitted model to one file, atomically.
 
-        The file (format described in :mod:`sklearn_neureco._persistence`) holds arrays and
+        The file (its format is in the user guide's "Persistence") holds arrays and
         JSON only, so :meth:`load` never executes code from it, and no path: loading it
         never makes the package write anywhere. Missing folders are created; a crash
         during the write leaves any previous file at ``path`` intact.

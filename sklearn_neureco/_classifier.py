@@ -76,14 +76,33 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     n_outputs_ : int
         Outputs of the network: 1 for two classes, else the number of classes.
     layer_sizes_ : tuple of int
-        ``(n_features, hidden sizes..., n_outputs_)`` of the chosen network.
+        ``(n_features, hidden sizes..., n_outputs)`` of the chosen network.
     history_ : list of dict
         The build record, as for :class:`NeurEcoRegressor`; its ``train_rmse`` and
         ``valid_rmse`` hold the square roots of the training and validation log-losses.
+    link_masks_ : dict
+        ``(target layer, source layer) -> bool ndarray``: the links that exist.
+    connected_inputs_ : ndarray of bool of shape (n_features,)
+        Inputs the network still uses.
+    weights_ : ndarray of shape (n_weights,)
+        The packed weights (see :meth:`get_weights` for the order).
+    n_weights_ : int
+        Number of trainable weights (biases included).
+    input_shift_, input_scale_ : ndarray of shape (n_features,)
+        Input normalisation: ``x_norm = (x - input_shift_) / input_scale_``.
+    output_shift_, output_scale_ : ndarray of shape (n_outputs,)
+        Zeros and ones: the logits are not normalised.
+    beta_reg_ : float
+        Regularisation strength of the final training.
+    network_ : Network
+        The chosen network's structure, as for :class:`NeurEcoRegressor`.
 
     See Also
     --------
-    NeurEcoRegressor : the same build for regression.
+    NeurEcoRegressor : The same build for regression.
+    sklearn.neural_network.MLPClassifier : A network of fixed architecture.
+    sklearn.ensemble.HistGradientBoostingClassifier : Often the better choice on noisy
+        tables with many rows.
 
     Examples
     --------

@@ -45,19 +45,20 @@ def _as_float_array(value, name: str) -> np.ndarray:
 
 
 class DerivativeMixin:
+    """Weights access and exact forward/reverse-mode derivatives of a fitted model.
+
+    "Weights" are the network's trainable parameters only, as one float64 column, layer
+    by layer: for each source layer the active links row by row (target neuron, then
+    source unit), then the layer's biases; normalisation constants are not weights. All
+    derivatives are of the *raw* outputs with respect to the *raw* inputs.
+    Evaluating at some ``w`` never changes the model: only :meth:`set_weights` (and
+    ``fit``) do.
+    """
+
     # What the host predicts from the network's raw outputs ``f`` is its objective's link
     # (``_objective``): ``f`` itself for a regressor, a classifier's probabilities, whose
     # derivatives the objective gives (``link_jvp``, ``link_vjp``, ``link_jacobian``).
     _prediction = "predict(x)"
-
-    """Weights access and exact forward/reverse-mode derivatives of a fitted model.
-
-    "Weights" are the network's trainable parameters only, as one float64 column in the
-    order documented in :mod:`sklearn_neureco._network`; normalisation constants are not
-    weights. All derivatives are of the *raw* outputs with respect to the *raw* inputs.
-    Evaluating at some ``w`` never changes the model: only :meth:`set_weights` (and
-    ``fit``) do.
-    """
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> np.ndarray:

@@ -115,6 +115,20 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
         RMSE (in normalised units), regularisation, iterations and seconds.
     connected_inputs_ : ndarray of bool of shape (n_features,)
         Inputs the network still uses.
+    n_weights_ : int
+        Number of trainable weights (biases included).
+    network_ : Network
+        The chosen network's structure (no weights): ``layer_sizes``, ``masks``,
+        ``n_weights``, and the pure functions ``forward``, ``jvp``, ``vjp`` and
+        ``jacobians`` of ``(weights, normalised inputs)`` that the derivative API wraps.
+
+    See Also
+    --------
+    NeurEcoClassifier : The same build for class labels.
+    sklearn.neural_network.MLPRegressor : A network of fixed architecture, trained by
+        first-order or L-BFGS optimisation.
+    sklearn.gaussian_process.GaussianProcessRegressor : Kriging, the reference for small
+        smooth data sets.
 
     Examples
     --------

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco import NeurEcoClassifier, NeurEcoRegressor
 
 
 def test_pipeline_and_grid_search_in_parallel(smooth_data):
@@ -80,3 +80,10 @@ def test_fitted_state_is_plain_data(smooth_data):
         if name == "state_":  # what a pickle of the fitted state holds
             value = value.__reduce__()[1][0]
         assert plain(value), name
+
+
+@pytest.mark.parametrize("estimator", [NeurEcoRegressor(), NeurEcoClassifier()])
+def test_html_diagram_links_to_the_api_page(estimator):
+    name = type(estimator).__name__
+    html = make_pipeline(StandardScaler(), estimator)._repr_html_()
+    assert f'href="../gen_modules/sklearn_neureco.{name}.html"' in html
