@@ -1,7 +1,7 @@
 """Build time, peak memory and accuracy of NeurEcoRegressor as the rows grow (10^3 to 10^6).
 
 Run ``python benchmarks/scaling.py [--rows 1000,10000,100000,1000000] [--seeds 0,1]
-[--peers mlp,hgb]``.
+[--peers mlp,hgb] [--rst table.rst] [--plot figure.png]``.
 
 The borehole function (8 inputs, no noise) with default parameters, as a new user would
 build it; test error on 20,000 fresh points as nRMSE (RMSE / standard deviation of the
@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--rows", default="1000,10000,100000,1000000")
     parser.add_argument("--seeds", default="0,1", help="comma-separated random states")
     parser.add_argument("--peers", default="mlp,hgb", help="mlp, hgb, or none")
+    parser.add_argument("--rst", default="", help="also write the table there (reST)")
+    parser.add_argument("--plot", default="", help="also draw time and error against rows")
     args = parser.parse_args()
     rows = [int(r) for r in args.rows.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -85,21 +87,78 @@ def main() -> None:
     print(f"borehole, seeds {seeds}: nRMSE / seconds / peak MiB (medians over seeds)")
     print(f"{'rows':>8} | " + " | ".join(f"{n:^30}" for n in names) + " | NeurEco networks")
     times = {}
+    medians = {name: [] for name in names}  # per rows: (nRMSE, seconds, MiB)
+    cells_by_rows = []
     for n_rows in rows:
         cells, sizes = [], []
         for name in names:
             runs = [measure(name, n_rows, seed) for seed in seeds]
             nrmse, seconds, peak = (float(np.median([r[i] for r in runs])) for i in range(3))
+            medians[name].append((nrmse, seconds, peak))
             spread = f"{min(r[0] for r in runs):.1e}-{max(r[0] for r in runs):.1e}"
             cells.append(f"{nrmse:.2e} ({spread}) / {seconds:6.1f} / {peak:5.0f}")
             if name == "NeurEco":
                 times[n_rows] = seconds
                 sizes = [r[3] for r in runs]
         print(f"{n_rows:>8} | " + " | ".join(f"{c:^30}" for c in cells) + " | " + " ".join(sizes))
+        cells_by_rows.append((n_rows, sizes))
+    if args.rst:
+        write_rst(args.rst, names, medians, cells_by_rows, seeds)
+    if args.plot:
+        draw(args.plot, names, medians, rows)
     print("NeurEco build time growth, d log(time) / d log(rows):")
     for a, b in itertools.pairwise(rows):
         slope = np.log(times[b] / times[a]) / np.log(b / a)
         print(f"  {a} -> {b} rows: {slope:.2f}")
+
+
+def write_rst(path, names, medians, cells_by_rows, seeds) -> None:
+    header = ["rows", *[f"{n}: nRMSE / s / MiB" for n in names], "NeurEco networks"]
+    lines = []
+    for k, (n_rows, sizes) in enumerate(cells_by_rows):
+        cells = [f"{n_rows:,}"]
+        for name in names:
+            nrmse, seconds, peak = medians[name][k]
+            cells.append(f"{nrmse:.2e} / {seconds:.2g} / {peak:.0f}")
+        cells.append(", ".join(sizes))
+        lines.append(cells)
+    widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
+    rule = "  ".join("=" * w for w in widths)
+
+    def row(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    text = [
+        f"Borehole, medians over random_state {', '.join(map(str, seeds))}: test nRMSE / "
+        "build seconds / peak MiB of the process.",
+        "",
+        rule,
+        row(header),
+        rule,
+        *(row(c) for c in lines),
+        rule,
+        "",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+
+
+def draw(path, names, medians, rows) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for name in names:
+        nrmse, seconds, _ = zip(*medians[name], strict=True)
+        ax1.loglog(rows, seconds, "o-", label=name)
+        ax2.loglog(rows, nrmse, "o-", label=name)
+    ax1.set(xlabel="rows", ylabel="build seconds")
+    ax2.set(xlabel="rows", ylabel="test nRMSE")
+    ax1.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
 
 
 if __name__ == "__main__":

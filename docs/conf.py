@@ -24,6 +24,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # the pages carry MathJax: formulas render without a network
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -59,6 +60,11 @@ html_theme = "pydata_sphinx_theme"
 # "fit()" in a page's table of contents, not "NeurEcoRegressor.fit()" cut at the margin
 toc_object_entries_show_parents = "hide"
 html_title = f"sklearn-neureco {version}"
+# single pages have no section navigation: give their width to the text and tables
+html_sidebars = {
+    page: []
+    for page in ("install", "getting_started", "user_guide", "deploying", "benchmarks", "changelog")
+}
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {

@@ -64,7 +64,9 @@ class BuildDisplay:
     >>> from sklearn_neureco import BuildDisplay, NeurEcoRegressor
     >>> X = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     >>> model = NeurEcoRegressor(random_state=0).fit(X, np.sin(3 * X[:, 0]) * X[:, 1])
-    >>> display = BuildDisplay.from_estimator(model)  # doctest: +SKIP
+    >>> display = BuildDisplay.from_estimator(model)
+    >>> len(display.growth_lines_)  # one build
+    1
     """
 
     def __init__(self, records: list[dict], chosen: dict):
@@ -171,7 +173,9 @@ class SensitivityDisplay:
     >>> from sklearn_neureco import NeurEcoRegressor, SensitivityDisplay
     >>> X = np.random.default_rng(0).uniform(-1, 1, (200, 3))
     >>> model = NeurEcoRegressor(random_state=0).fit(X, np.sin(3 * X[:, 0]) * X[:, 1])
-    >>> display = SensitivityDisplay.from_estimator(model, X)  # doctest: +SKIP
+    >>> display = SensitivityDisplay.from_estimator(model, X)
+    >>> display.sensitivity.shape  # (outputs, inputs)
+    (1, 3)
     """
 
     def __init__(self, sensitivity, spread, connected, feature_names, output_names):
@@ -277,7 +281,9 @@ class NetworkDisplay:
     >>> from sklearn_neureco import NetworkDisplay, NeurEcoRegressor
     >>> X = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     >>> model = NeurEcoRegressor(random_state=0).fit(X, np.sin(3 * X[:, 0]) * X[:, 1])
-    >>> display = NetworkDisplay.from_estimator(model)  # doctest: +SKIP
+    >>> display = NetworkDisplay.from_estimator(model)
+    >>> len(display.links_) == sum(int(m.sum()) for m in model.link_masks_.values())
+    True
     """
 
     def __init__(self, layer_sizes, links, connected, feature_names=None):
