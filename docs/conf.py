@@ -82,6 +82,9 @@ _SKLEARN_PLUMBING = {
     "set_fit_request",
     "set_score_request",
     "set_predict_request",
+    "set_output",
+    "set_transform_request",
+    "set_inverse_transform_request",
 }
 
 

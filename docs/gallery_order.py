@@ -6,6 +6,7 @@ ORDER = [
     "plot_inverse_design.py",
     "plot_fine_tuning.py",
     "plot_classifier_boundary.py",
+    "plot_compressor_front.py",
     "plot_inspect_build.py",
     "plot_grid_search.py",
     "plot_gradient_tutorial.py",

@@ -8,6 +8,7 @@ from . import Tabular  # the reference product's interface
 from ._architecture import BuildConfig
 from ._base import load_model
 from ._classifier import NeurEcoClassifier
+from ._compressor import NeurEcoCompressor
 from ._derivatives import DerivativeMixin
 from ._onnx import register_skl2onnx, to_onnx
 from ._persistence import ModelFileError
@@ -29,6 +30,7 @@ __all__ = [
     "DerivativeMixin",
     "ModelFileError",
     "NeurEcoClassifier",
+    "NeurEcoCompressor",
     "NetworkDisplay",
     "NeurEcoRegressor",
     "SensitivityDisplay",

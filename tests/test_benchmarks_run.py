@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ["accuracy.py", "--only", "diabetes", "--skip-large"],
         ["classification.py", "--only", "wine"],
         ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
+        ["compression.py", "--only", "S-curve", "--seeds", "0"],
     ],
     ids=lambda args: args[0],
 )

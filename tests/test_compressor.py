@@ -1,0 +1,201 @@
+"""NeurEcoCompressor: the fewest coefficients that meet the tolerance, exact derivatives of
+both halves, and a citizen of scikit-learn and of the reference product's interface."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_s_curve
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+
+from sklearn_neureco import NeurEcoCompressor, NeurEcoRegressor, Tabular, load
+from sklearn_neureco._compressor import Chain
+from sklearn_neureco._network import Network, dense_masks
+from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
+from tests.test_derivatives import assert_derivatives_exact
+
+
+def curve(n, seed):
+    t = np.random.default_rng(seed).uniform(0, 3, n)
+    return np.c_[np.cos(t), 2 * np.sin(t), t**2 / 9, np.exp(-t)] * [1, 10, 0.1, 3] + [0, 5, 0, 0]
+
+
+def relative_error(model, X, reference):
+    recon = model.inverse_transform(model.transform(X))
+    return np.linalg.norm(recon - X) / np.linalg.norm(X - reference.mean(axis=0))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = curve(400, 0)
+    return NeurEcoCompressor(random_state=0).fit(X), X
+
+
+def test_a_curve_needs_one_coefficient(fitted):
+    model, X = fitted
+    assert model.n_components_ == 1
+    assert model.reconstruction_error_ <= 0.01
+    X_new = curve(1000, 1)
+    assert relative_error(model, X_new, X) < 0.02
+    assert model.transform(X_new).shape == (1000, 1)
+    assert model.fit_transform(X).shape == (400, 1)
+    assert list(model.get_feature_names_out()) == ["neurecocompressor0"]
+    pca = PCA(1).fit(X)  # PCA with as many coefficients is far off
+    recon = pca.inverse_transform(pca.transform(X_new))
+    assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.05
+
+
+def test_s_curve_needs_two_coefficients_where_pca_needs_three():
+    X, _ = make_s_curve(1000, random_state=0)
+    model = NeurEcoCompressor(random_state=0).fit(X)
+    assert model.n_components_ == 2 and model.reconstruction_error_ <= 0.01
+    X_new, _ = make_s_curve(1000, random_state=1)
+    assert relative_error(model, X_new, X) < 0.015
+    pca = PCA(2).fit(X)
+    recon = pca.inverse_transform(pca.transform(X_new))
+    assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.3
+
+
+def test_linear_data_keep_pca_with_linear_halves(rng):
+    basis = rng.normal(size=(2, 6))
+    X = rng.normal(size=(300, 2)) @ basis + rng.normal(size=6)
+    model = NeurEcoCompressor(random_state=0).fit(X)
+    assert model.n_components_ == 2
+    assert len(model.encoder_.layer_sizes_) == 2  # no hidden layer
+    assert relative_error(model, X, X) < 1e-8
+
+
+def test_unmet_tolerance_warns_and_keeps_the_best(rng):
+    # all 4 coefficients reconstruct any data, to rounding: a tolerance below rounding
+    # cannot be met
+    X = rng.normal(size=(60, 4))
+    with pytest.warns(UserWarning, match="compress_tolerance=1e-30 was not met"):
+        model = NeurEcoCompressor(random_state=0, compress_tolerance=1e-30).fit(X)
+    assert 1e-30 < model.reconstruction_error_ < 1e-12
+    assert model.reconstruction_error_ == min(r["valid_error"] for r in model.history_)
+
+
+@pytest.mark.parametrize("half", ["encoder_", "decoder_"])
+@pytest.mark.parametrize("shifting, scaling", [("auto", "auto"), ("mean", "std"), ("min", "max")])
+def test_both_halves_have_exact_derivatives(half, shifting, scaling, rng):
+    X = curve(200, 2)
+    model = NeurEcoCompressor(random_state=0, inputs_shifting=shifting, inputs_scaling=scaling).fit(
+        X, sample_weight=rng.uniform(0.5, 2.0, len(X))
+    )
+    part = getattr(model, half)
+    inputs = X if half == "encoder_" else model.transform(X)
+    assert_derivatives_exact(part, inputs, rng)
+    # the halves compose to the compressor's maps
+    np.testing.assert_allclose(model.encoder_.predict(X), model.transform(X))
+    C = model.transform(X)
+    np.testing.assert_allclose(model.decoder_.predict(C), model.inverse_transform(C))
+
+
+def test_decoder_with_several_coefficients_has_exact_derivatives(rng):
+    X, _ = make_s_curve(600, random_state=3)
+    model = NeurEcoCompressor(random_state=0, compress_tolerance=0.02).fit(X)
+    assert model.n_components_ == 2
+    assert_derivatives_exact(model.decoder_, model.transform(X), rng)
+    assert_derivatives_exact(model.encoder_, X, rng)
+
+
+def test_chain_jacobian_is_the_chain_rule(rng):
+    first, second = (
+        Network((3, 4, 2), dense_masks((3, 4, 2))),
+        Network((2, 5, 3), dense_masks((2, 5, 3))),
+    )
+    chain = Chain(first, second)
+    w = rng.normal(size=chain.n_weights)
+    x = rng.normal(size=(7, 3))
+    y, Jw, Jx = chain.jacobians(w, x, wrt_inputs=True)
+    dw, dx, h = rng.normal(size=w.shape), rng.normal(size=x.shape), 1e-6
+    fd_w = (chain.forward(w + h * dw, x) - chain.forward(w - h * dw, x)) / (2 * h)
+    fd_x = (chain.forward(w, x + h * dx) - chain.forward(w, x - h * dx)) / (2 * h)
+    np.testing.assert_allclose(Jw @ dw, fd_w, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(np.einsum("nkj,nj->nk", Jx, dx), fd_x, rtol=1e-6, atol=1e-8)
+    gy = rng.normal(size=y.shape)
+    _, gw, gx = chain.vjp(w, x, gy)
+    assert np.isclose(np.sum(gy * fd_w), gw @ dw, rtol=1e-6)
+    assert np.isclose(np.sum(gy * fd_x), np.sum(gx * dx), rtol=1e-6)
+
+
+def test_same_seed_same_model(fitted):
+    model, X = fitted
+    again = NeurEcoCompressor(random_state=0).fit(X)
+    np.testing.assert_array_equal(again.encoder_.get_weights(), model.encoder_.get_weights())
+    np.testing.assert_array_equal(again.decoder_.get_weights(), model.decoder_.get_weights())
+
+
+def test_pickle_joblib_clone_and_pipeline(fitted, tmp_path):
+    model, X = fitted
+    for copy in (
+        pickle.loads(pickle.dumps(model)),
+        joblib.load(joblib.dump(model, tmp_path / "c.joblib")[0]),
+    ):
+        np.testing.assert_array_equal(copy.transform(X), model.transform(X))
+    assert clone(model).get_params() == model.get_params()
+    y = np.sin(3 * X[:, 0])
+    pipe = make_pipeline(NeurEcoCompressor(random_state=0), NeurEcoRegressor(random_state=0))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (len(X),)
+
+
+def test_halves_save_and_load_as_models(fitted, tmp_path):
+    model, X = fitted
+    model.encoder_.save(tmp_path / "encoder.ednn")
+    model.decoder_.save(tmp_path / "decoder.ednn")
+    encoder, decoder = load(tmp_path / "encoder.ednn"), load(tmp_path / "decoder.ednn")
+    np.testing.assert_array_equal(
+        decoder.predict(encoder.predict(X)), model.inverse_transform(model.transform(X))
+    )
+
+
+def test_bad_input_is_refused_clearly(fitted):
+    model, X = fitted
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 1\)"):
+        model.inverse_transform(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="features"):
+        model.transform(X[:, :3])
+    with pytest.raises(ValueError, match="compress_tolerance"):
+        NeurEcoCompressor(compress_tolerance=0).fit(X)
+    with pytest.raises(ValueError, match="minimum_compression_coefficients"):
+        NeurEcoCompressor(minimum_compression_coefficients=0).fit(X)
+
+
+def test_minimum_coefficients_is_honoured(fitted):
+    _, X = fitted
+    model = NeurEcoCompressor(random_state=0, minimum_compression_coefficients=2).fit(X)
+    assert model.n_components_ >= 2
+
+
+@pytest.mark.parametrize("shifting, scaling", list(zip(SHIFTINGS, SCALINGS, strict=True)))
+def test_every_normalisation_compresses_the_curve(shifting, scaling):
+    X = curve(300, 4)
+    model = NeurEcoCompressor(random_state=0, inputs_shifting=shifting, inputs_scaling=scaling)
+    model.fit(X)
+    assert model.reconstruction_error_ <= 0.01 or model.n_components_ > 1
+    assert relative_error(model, X, X) < 0.03
+
+
+def test_tabular_compressor_writes_two_models(tmp_path):
+    X = curve(300, 5)
+    compressor = Tabular.Compressor()
+    status = compressor.build(
+        X,
+        write_compression_model_to=tmp_path / "compress",
+        write_decompression_model_to=tmp_path / "decompress",
+        compress_tolerance=0.01,
+        validation_indices=np.arange(0, 300, 3),
+    )
+    assert status == 0
+    encoder, decoder = Tabular.Regressor(), Tabular.Regressor()
+    assert encoder.load(tmp_path / "compress") == 0 and decoder.load(tmp_path / "decompress") == 0
+    C = encoder.evaluate(X)
+    assert C.shape == (300, compressor.model.n_components_)
+    np.testing.assert_allclose(decoder.evaluate(C), compressor.decompress(C))
+    np.testing.assert_allclose(C, compressor.compress(X))
+    with pytest.raises(ValueError, match="not both"):
+        compressor.build(X, validation_input_data=X[:10], validation_indices=[0])
