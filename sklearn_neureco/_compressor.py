@@ -19,6 +19,7 @@ than PCA at two ``k`` in a row (the data do not look curved).
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -360,6 +361,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                     f"k={k} encoder {list(encoder)} decoder {list(decoder)}: "
                     f"{chain.n_weights} weights, relative error train {train_err:.3g} "
                     f"valid {valid_err:.3g}",
+                    file=sys.stderr,
                     flush=True,
                 )
             return chain, w, valid_err
