@@ -122,10 +122,13 @@ def _pca_errors(X, xn, sw, train_idx, valid_idx, scale, shift, mean) -> np.ndarr
     coefficients = (xn[valid_idx] - centre) @ vt.T  # (n_valid, d), all components
     weights = sw[valid_idx][:, None]
     total = max(float(np.sum(weights * (X[valid_idx] - mean) ** 2)), 1e-300)
+    # the raw-unit residual with k components, one component removed at a time: O(n d^2)
+    residual = X[valid_idx] - (centre * scale + shift)
     errors = np.empty(d + 1)
-    for k in range(d + 1):
-        recon = (coefficients[:, :k] @ vt[:k] + centre) * scale + shift
-        errors[k] = np.sqrt(np.sum(weights * (recon - X[valid_idx]) ** 2) / total)
+    errors[0] = np.sqrt(np.sum(weights * residual**2) / total)
+    for k in range(1, d + 1):
+        residual -= np.outer(coefficients[:, k - 1], vt[k - 1] * scale)
+        errors[k] = np.sqrt(np.sum(weights * residual**2) / total)
     return errors
 
 
@@ -266,10 +269,17 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Build the encoder and decoder of ``X`` (``y`` is ignored)."""
+    def fit(self, X, y=None, sample_weight=None, X_val=None):
+        """Build the encoder and decoder of ``X`` (``y`` is ignored).
+
+        ``X_val``: validation rows of your own (else ``valid_percentage`` % of ``X`` is
+        held out); with ``final_learning`` they are trained on at the end, as an average
+        training row.
+        """
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if X_val is not None:
+            X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
         # a row of weight 2 and the same row twice are the same data (and row order is not)
         X, _, sw = merge_duplicate_rows(X, X, sw)
         rng = np.random.default_rng(
@@ -278,10 +288,16 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         shift, scale = fit_normalization(
             X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature, sw
         )
+        if X_val is not None:
+            train_idx = np.arange(len(X))
+            valid_idx = np.arange(len(X), len(X) + len(X_val))
+            sw = np.concatenate([sw, np.full(len(X_val), sw.mean())])
+            X = np.vstack([X, X_val])
         xn = (X - shift) / scale
-        train_idx, valid_idx = split_validation(
-            xn, self.valid_percentage, rng, groups=input_groups(X)
-        )
+        if X_val is None:
+            train_idx, valid_idx = split_validation(
+                xn, self.valid_percentage, rng, groups=input_groups(X)
+            )
         if valid_idx.size == 0:
             valid_idx = train_idx
         with single_threaded_blas():

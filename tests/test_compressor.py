@@ -199,3 +199,14 @@ def test_tabular_compressor_writes_two_models(tmp_path):
     np.testing.assert_allclose(C, compressor.compress(X))
     with pytest.raises(ValueError, match="not both"):
         compressor.build(X, validation_input_data=X[:10], validation_indices=[0])
+
+
+def test_explicit_validation_rows_choose_the_compression():
+    X, X_val = curve(300, 6), curve(100, 7)
+    model = NeurEcoCompressor(random_state=0, final_learning=False).fit(X, X_val=X_val)
+    recon = model.inverse_transform(model.transform(X_val))
+    reference = np.vstack([X, X_val]).mean(axis=0)
+    expected = np.linalg.norm(recon - X_val) / np.linalg.norm(X_val - reference)
+    assert np.isclose(model.reconstruction_error_, expected, rtol=1e-9)
+    with pytest.raises(ValueError, match="features"):
+        NeurEcoCompressor().fit(X, X_val=X_val[:, :2])

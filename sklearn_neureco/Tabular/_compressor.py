@@ -50,8 +50,8 @@ class Compressor:
         """Build the compression and decompression models (see
         :class:`~sklearn_neureco.NeurEcoCompressor` for the options) and write them where
         asked. Validation rows come from ``validation_input_data`` or the rows
-        ``validation_indices`` of the data; they are appended to the data as its
-        validation share. ``checkpoint_address`` is accepted and not used: the
+        ``validation_indices`` of the data, or else ``valid_percentage`` % of it.
+        ``checkpoint_address`` is accepted and not used: the
         compressor writes no checkpoint yet. Returns 0.
         """
         X = np.asarray(input_data, dtype=np.float64)
@@ -64,10 +64,9 @@ class Compressor:
             keep = np.ones(len(X), dtype=bool)
             keep[idx] = False
             X, validation_input_data = X[keep], X[~keep]
+        X_val = None
         if validation_input_data is not None:
             X_val = np.asarray(validation_input_data, dtype=np.float64)
-            valid_percentage = min(50.0, max(1.0, 100.0 * len(X_val) / (len(X) + len(X_val))))
-            X = np.vstack([X, X_val])
         model = NeurEcoCompressor(
             **normalisation_options(
                 "inputs", inputs_shifting, inputs_scaling, inputs_normalize_per_feature
@@ -78,7 +77,7 @@ class Compressor:
             compress_tolerance=compress_tolerance,
             minimum_compression_coefficients=minimum_compression_coefficients,
             compress_decompress_size_ratio=compress_decompress_size_ratio,
-        ).fit(X)
+        ).fit(X, X_val=X_val)
         self.model = model
         if write_compression_model_to:
             model.encoder_.save(_model_path(write_compression_model_to))
