@@ -36,6 +36,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/classification.py
 	$(BIN)/python benchmarks/link_limit.py
 	$(BIN)/python benchmarks/search_cost.py
+	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/compression.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache docs/_build docs/gen_modules docs/auto_examples

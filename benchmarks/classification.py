@@ -102,15 +102,15 @@ def run_case(name, X, y, X_test, y_test, seeds):
             loss = log_loss(y_test, model.predict_proba(X_test), labels=np.unique(y))
             error = float(np.mean(model.predict(X_test) != y_test))
             weights = n_weights(model)
-            fits.append((loss, error, seconds))
+            fits.append((loss, error, seconds, np.nan if weights is None else weights))
             shown = "-" if weights is None else weights
             print(
                 f"  {name:<22}{label:<11}{seed:>5}{loss:>10.4f}{error:>9.4f}{shown:>9}"
                 f"{seconds:>9.2f}",
                 flush=True,
             )
-        loss, error, seconds = np.median(fits, axis=0)
-        medians[label] = (loss, error, weights, seconds)
+        loss, error, seconds, size = np.median(fits, axis=0)
+        medians[label] = (loss, error, None if np.isnan(size) else float(size), seconds)
     return medians
 
 
@@ -118,6 +118,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0", help="comma-separated random_state values")
     parser.add_argument("--only", default="", help="comma-separated beginnings of case names")
+    parser.add_argument("--rst", default="", help="also write the table of medians there")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     prefixes = tuple(p for p in args.only.split(",") if p)
@@ -126,11 +127,13 @@ def main():
         f"{'seconds':>9}"
     )
     verdicts = []
+    table = []  # (case, {estimator: medians}) for --rst
     for smooth, cases in ((False, table_cases()), (True, boundary_cases())):
         for name, (X, y, X_test, y_test) in cases.items():
             if prefixes and not name.startswith(prefixes):
                 continue
             medians = run_case(name, X, y, X_test, y_test, seeds)
+            table.append((name, dict(medians)))
             ours = medians.pop("NeurEco")
             best_loss = min(m[0] for m in medians.values())
             best_error = min(m[1] for m in medians.values())
@@ -147,10 +150,45 @@ def main():
                     )
                 )
             verdicts.append((name, checks, ours[3]))
+    if args.rst:
+        write_rst(args.rst, table, seeds)
     print(f"\nTargets (medians over random_state {args.seeds}):")
     for name, checks, seconds in verdicts:
         parts = [f"{text}: {'met' if ok else 'NOT MET'}" for text, ok in checks]
         print(f"  {name:<22}" + "; ".join(parts) + f"; build {seconds:.2f} s")
+
+
+def write_rst(path, table, seeds) -> None:
+    """The medians as a reStructuredText table (the documentation's Benchmarks page)."""
+    names = list(table[0][1]) if table else []
+    header = ["case", *names]
+    lines = []
+    for case, medians in table:
+        cells = [case]
+        for name in names:
+            loss, error, weights, seconds = medians[name]
+            size = "" if weights is None else f" / {weights:.0f} w"
+            cells.append(f"{loss:.3g} / {error:.3g}{size} / {seconds:.2g} s")
+        lines.append(cells)
+    widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
+    rule = "  ".join("=" * w for w in widths)
+
+    def row(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    text = [
+        f"Medians over random_state {', '.join(map(str, seeds))}: test log-loss / error rate "
+        "/ weights / build seconds.",
+        "",
+        rule,
+        row(header),
+        rule,
+        *(row(c) for c in lines),
+        rule,
+        "",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(text))
 
 
 if __name__ == "__main__":

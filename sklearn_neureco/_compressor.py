@@ -200,7 +200,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
     decoder_ : NeurEcoRegressor
         The fitted decoder, coefficients to data.
     reconstruction_error_ : float
-        The chosen model's relative validation error (as ``compress_tolerance``).
+        The chosen model's relative validation error (as ``compress_tolerance``), before
+        the final training on all rows.
     history_ : list of dict
         One record per candidate: coefficients, layer sizes of both halves, weights,
         relative training and validation errors, seconds.
@@ -304,10 +305,13 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             chosen, history = self._search(X, xn, sw, train_idx, valid_idx, shift, scale, rng)
             chain, w, error = chosen
             if self.final_learning and valid_idx is not train_idx:
-                problem = TrainingProblem(
-                    chain, xn, xn, sw / sw.sum(), beta=0.0, objective=LEAST_SQUARES
-                )
-                w = train(problem, w).w
+                if chain.first.n_layers == 1:  # linear halves: PCA of every row
+                    w = _pca_start(chain.first, chain.second, xn, sw / sw.sum(), rng)
+                else:
+                    problem = TrainingProblem(
+                        chain, xn, xn, sw / sw.sum(), beta=0.0, objective=LEAST_SQUARES
+                    )
+                    w = train(problem, w).w
         self._adopt(chain, w, shift, scale, X.shape[1])
         self.reconstruction_error_ = float(error)
         self.history_ = history

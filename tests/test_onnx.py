@@ -143,3 +143,18 @@ def test_bad_requests_are_clear_errors():
     model = NeurEcoRegressor(random_state=0).fit(*make_data(1, n=40))
     with pytest.raises(ValueError, match="dtype"):
         to_onnx(model, dtype=np.int32)
+
+
+def test_the_compressor_halves_export():
+    from sklearn.datasets import make_s_curve
+
+    from sklearn_neureco import NeurEcoCompressor
+
+    X, _ = make_s_curve(600, random_state=3)
+    model = NeurEcoCompressor(random_state=0, compress_tolerance=0.02).fit(X)
+    (coefficients,) = run(to_onnx(model.encoder_), X)
+    np.testing.assert_allclose(coefficients, model.transform(X), rtol=1e-12, atol=1e-12)
+    (reconstruction,) = run(to_onnx(model.decoder_), coefficients)
+    np.testing.assert_allclose(
+        reconstruction, model.inverse_transform(coefficients), rtol=1e-12, atol=1e-12
+    )
