@@ -38,6 +38,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from rst_table import write_table
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1, make_friedman2, make_friedman3
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -457,24 +458,11 @@ def write_rst(path, table, seeds) -> None:
             size = "" if r.weights is None else f" / {r.weights:.0f} w"
             cells.append(f"{r.rmse:.3g}{size} / {r.seconds:.2g} s")
         lines.append(cells)
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
-    rule = "  ".join("=" * w for w in widths)
-    out = [
+    caption = (
         f"Medians over random_state {', '.join(map(str, seeds))}: test RMSE / weights / build "
-        "seconds.",
-        "",
-        rule,
-        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
-        rule,
-        *(
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in lines
-        ),
-        rule,
-        "",
-    ]
-    with open(path, "w") as f:
-        f.write("\n".join(out))
+        "seconds."
+    )
+    write_table(path, caption, header, lines)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 from accuracy import BOREHOLE, OTL, WING, borehole, otl_circuit, uniform, wing_weight
+from rst_table import write_table
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -170,25 +171,11 @@ def write_rst(path, table, seeds) -> None:
             size = "" if weights is None else f" / {weights:.0f} w"
             cells.append(f"{loss:.3g} / {error:.3g}{size} / {seconds:.2g} s")
         lines.append(cells)
-    widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
-    rule = "  ".join("=" * w for w in widths)
-
-    def row(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    text = [
+    caption = (
         f"Medians over random_state {', '.join(map(str, seeds))}: test log-loss / error rate "
-        "/ weights / build seconds.",
-        "",
-        rule,
-        row(header),
-        rule,
-        *(row(c) for c in lines),
-        rule,
-        "",
-    ]
-    with open(path, "w") as f:
-        f.write("\n".join(text))
+        "/ weights / build seconds."
+    )
+    write_table(path, caption, header, lines)
 
 
 if __name__ == "__main__":

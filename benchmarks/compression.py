@@ -29,6 +29,7 @@ import time
 import warnings
 
 import numpy as np
+from rst_table import write_table
 from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.exceptions import ConvergenceWarning
@@ -182,25 +183,11 @@ def main() -> None:
     for line in [header, *lines]:
         print("  " + " | ".join(line))
     if args.rst:
-        widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
-        rule = "  ".join("=" * w for w in widths)
-
-        def row(cells):
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-        text = [
+        caption = (
             f"Medians over random states {', '.join(map(str, seeds))} (``k`` per state); "
-            "relative test reconstruction errors.",
-            "",
-            rule,
-            row(header),
-            rule,
-            *(row(c) for c in lines),
-            rule,
-            "",
-        ]
-        with open(args.rst, "w") as f:
-            f.write("\n".join(text))
+            "relative test reconstruction errors."
+        )
+        write_table(args.rst, caption, header, lines)
 
 
 if __name__ == "__main__":

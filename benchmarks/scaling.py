@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 from accuracy import BOREHOLE, borehole, uniform
+from rst_table import write_table
 
 
 def make(name: str, seed: int):
@@ -122,25 +123,11 @@ def write_rst(path, names, medians, cells_by_rows, seeds) -> None:
             cells.append(f"{nrmse:.2e} / {seconds:.2g} / {peak:.0f}")
         cells.append(", ".join(sizes))
         lines.append(cells)
-    widths = [max(len(c) for c in col) for col in zip(header, *lines, strict=True)]
-    rule = "  ".join("=" * w for w in widths)
-
-    def row(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    text = [
+    caption = (
         f"Borehole, medians over random_state {', '.join(map(str, seeds))}: test nRMSE / "
-        "build seconds / peak MiB of the process.",
-        "",
-        rule,
-        row(header),
-        rule,
-        *(row(c) for c in lines),
-        rule,
-        "",
-    ]
-    with open(path, "w") as f:
-        f.write("\n".join(text))
+        "build seconds / peak MiB of the process."
+    )
+    write_table(path, caption, header, lines)
 
 
 def draw(path, names, medians, rows) -> None:
