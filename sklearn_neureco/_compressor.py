@@ -27,12 +27,12 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import widen
+from ._base import BUILD_PARAMETER_CONSTRAINTS, Number
 from ._network import Network, dense_masks
-from ._normalization import SCALINGS, SHIFTINGS, fit_normalization
+from ._normalization import fit_normalization
 from ._objectives import LEAST_SQUARES
 from ._optimize import TrainingProblem, single_threaded_blas, train
 from ._regressor import NeurEcoRegressor
@@ -229,17 +229,23 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "compress_tolerance": [Interval(Real, 0, None, closed="neither")],
-        "minimum_compression_coefficients": [Interval(Integral, 1, None, closed="left")],
-        "compress_decompress_size_ratio": [Interval(Real, 0, None, closed="neither")],
-        "inputs_shifting": [StrOptions(set(SHIFTINGS))],
-        "inputs_scaling": [StrOptions(set(SCALINGS))],
-        "inputs_normalize_per_feature": ["boolean"],
-        "valid_percentage": [Interval(Real, 1, 50, closed="both")],
-        "initial_beta_reg": [Interval(Real, 0, 1e4, closed="both")],
-        "final_learning": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "compress_tolerance": [Number(Real, 0, None, closed="neither")],
+        "minimum_compression_coefficients": [Number(Integral, 1, None, closed="left")],
+        "compress_decompress_size_ratio": [Number(Real, 0, None, closed="neither")],
+        # the options the regressor has, checked the same way
+        **{
+            key: BUILD_PARAMETER_CONSTRAINTS[key]
+            for key in (
+                "inputs_shifting",
+                "inputs_scaling",
+                "inputs_normalize_per_feature",
+                "valid_percentage",
+                "initial_beta_reg",
+                "final_learning",
+                "random_state",
+                "verbose",
+            )
+        },
     }
 
     def __init__(
