@@ -63,7 +63,15 @@ html_title = f"sklearn-neureco {version}"
 # single pages have no section navigation: give their width to the text and tables
 html_sidebars = {
     page: []
-    for page in ("install", "getting_started", "user_guide", "deploying", "benchmarks", "changelog")
+    for page in (
+        "install",
+        "getting_started",
+        "user_guide",
+        "deploying",
+        "dask",
+        "benchmarks",
+        "changelog",
+    )
 }
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]

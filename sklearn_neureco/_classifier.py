@@ -12,6 +12,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
+from ._dask import is_dask, rowwise
 from ._engine import build_state
 from ._objectives import CROSS_ENTROPY, CrossEntropy
 
@@ -268,8 +269,11 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
         return f[:, 0] if f.shape[1] == 1 else f
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        """Class probabilities, ``(n_samples, n_classes)``, columns in ``classes_`` order
+        (a Dask array for Dask input)."""
         check_is_fitted(self)
+        if is_dask(X):
+            return rowwise(self.predict_proba, X, self.n_features_in_, len(self.classes_))
         return CrossEntropy.probabilities(self.state_.outputs(self._validate_input(X)))
 
     def predict_log_proba(self, X) -> np.ndarray:
@@ -280,6 +284,11 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""
         check_is_fitted(self)
+        if is_dask(X):
+            classes = self.classes_
+            return self.predict_proba(X).map_blocks(
+                lambda p: classes[np.argmax(p, axis=1)], drop_axis=1, dtype=classes.dtype
+            )
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def _n_predictions(self) -> int:

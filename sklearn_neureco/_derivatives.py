@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from . import _dask
+from ._dask import is_dask
 from ._network import row_chunks
 
 
@@ -133,6 +135,8 @@ class DerivativeMixin:
         check_is_fitted(self)
         w = self._check_weights(w, "w")
         dw = None if dw is None else self._check_weights(dw, "dw")
+        if is_dask(x, dx):  # a Dask collection, chunk by chunk
+            return _dask.forward_derivative(self, w, dw, x, dx)
         X = self._validate_input(x)
         state = self.state_
         if dx is not None:
@@ -165,6 +169,8 @@ class DerivativeMixin:
         """
         check_is_fitted(self)
         w = self._check_weights(w, "w")
+        if is_dask(x, py):
+            return _dask.gradient(self, w, x, py)
         X = self._validate_input(x)
         state = self.state_
         shape = (X.shape[0], self._n_predictions())
@@ -194,6 +200,8 @@ class DerivativeMixin:
             ``J[i, k, j] = d y_ik / d x_ij``.
         """
         check_is_fitted(self)
+        if is_dask(X):
+            return _dask.jacobian(self, X)
         X = self._validate_input(X)
         state = self.state_
         xn = state.normalize(X)

@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
+from ._dask import is_dask, rowwise
 from ._engine import build_state
 from ._objectives import LEAST_SQUARES
 
@@ -281,9 +282,13 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
         Returns
         -------
         y : ndarray of float64, of shape (n_samples,) or (n_samples, n_outputs)
-            Shaped like the ``y`` given to ``fit``.
+            Shaped like the ``y`` given to ``fit``. For a Dask array or DataFrame, a Dask
+            array computed chunk by chunk.
         """
         check_is_fitted(self)
+        if is_dask(X):  # a Dask collection, chunk by chunk on the workers
+            flat = self.state_.output_1d
+            return rowwise(self.predict, X, self.n_features_in_, None if flat else self.n_outputs_)
         return self._shape_output(self.state_.outputs(self._validate_input(X)))
 
     def __sklearn_tags__(self):
