@@ -432,7 +432,19 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         data_out = {"output_shift": shift, "output_scale": scale}
         names = getattr(self, "feature_names_in_", None)
         names = None if names is None else tuple(str(n) for n in names)
-        self.encoder_ = NeurEcoRegressor(inputs_shifting=self.inputs_shifting)
+        # the halves' parameters say how their data are normalised: the compressor's
+        # options on the data's side, none on the coefficients' side
+        data_options = {
+            "shifting": self.inputs_shifting,
+            "scaling": self.inputs_scaling,
+            "normalize_per_feature": self.inputs_normalize_per_feature,
+        }
+        none = {"shifting": "none", "scaling": "none", "normalize_per_feature": True}
+        self.encoder_ = NeurEcoRegressor(
+            random_state=self.random_state,
+            **{f"inputs_{k}": v for k, v in data_options.items()},
+            **{f"outputs_{k}": v for k, v in none.items()},
+        )
         self.encoder_._adopt_state(
             state_of(
                 "NeurEcoRegressor",
@@ -445,7 +457,11 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 feature_names=names,
             )
         )
-        self.decoder_ = NeurEcoRegressor()
+        self.decoder_ = NeurEcoRegressor(
+            random_state=self.random_state,
+            **{f"inputs_{k}": v for k, v in none.items()},
+            **{f"outputs_{k}": v for k, v in data_options.items()},
+        )
         self.decoder_._adopt_state(
             state_of(
                 "NeurEcoRegressor",

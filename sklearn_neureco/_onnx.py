@@ -34,16 +34,15 @@ def _require(module: str):
 class _Writer:
     """Collects nodes and constants under unique names (the stand-alone destination)."""
 
-    def __init__(self, dtype: np.dtype, prefix: str = ""):
+    def __init__(self, dtype: np.dtype):
         self.dtype = np.dtype(dtype)
-        self.prefix = prefix
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._count = 0
 
     def name(self, hint: str) -> str:
         self._count += 1
-        return f"{self.prefix}{hint}_{self._count}"
+        return f"{hint}_{self._count}"
 
     def const(self, hint: str, value, dtype=None) -> str:
         from onnx import numpy_helper
