@@ -61,8 +61,6 @@ class Chain:
         self.first, self.second = first, second
         self.n_weights = first.n_weights + second.n_weights
         self.n_outputs = second.n_outputs
-        self.n_inputs = first.n_inputs
-        self.layer_sizes = (*first.layer_sizes, *second.layer_sizes[1:])
 
     def split(self, w):
         return w[: self.first.n_weights], w[self.first.n_weights :]
@@ -112,12 +110,18 @@ def _grow(network: Network, w, size: int, rng):
     return wider, wider.pack(W, b)
 
 
-def _pca_errors(X, xn, sw, train_idx, valid_idx, scale, shift, mean) -> np.ndarray:
-    """``errors[k]``: PCA's relative validation error with ``k`` components, fitted on the
-    training rows (``errors[d] == 0``)."""
-    sw_t = sw[train_idx] / sw[train_idx].sum()
-    centre = sw_t @ xn[train_idx]
-    _, _, vt = np.linalg.svd((xn[train_idx] - centre) * np.sqrt(sw_t)[:, None], full_matrices=True)
+def _principal_axes(xn, sw) -> tuple[np.ndarray, np.ndarray]:
+    """``(centre, vt)``: the weighted mean of the rows ``xn`` (weights ``sw`` summing to 1)
+    and every principal axis, a basis of the whole space (``vt`` is ``(d, d)``)."""
+    centre = sw @ xn
+    _, _, vt = np.linalg.svd((xn - centre) * np.sqrt(sw)[:, None], full_matrices=True)
+    return centre, vt
+
+
+def _pca_errors(X, xn, sw, valid_idx, axes, scale, shift, mean) -> np.ndarray:
+    """``errors[k]``: the relative validation error of PCA with the first ``k`` of the
+    training rows' principal ``axes`` (``errors[d] == 0``)."""
+    centre, vt = axes
     d = X.shape[1]
     coefficients = (xn[valid_idx] - centre) @ vt.T  # (n_valid, d), all components
     weights = sw[valid_idx][:, None]
@@ -132,13 +136,12 @@ def _pca_errors(X, xn, sw, train_idx, valid_idx, scale, shift, mean) -> np.ndarr
     return errors
 
 
-def _pca_start(first: Network, second: Network, xn, sw, rng):
-    """Weights of an encoder/decoder pair that computes PCA with ``k`` components (the
-    direct links), hidden neurons with random inputs and zero outputs (silent)."""
+def _pca_start(first: Network, second: Network, axes, rng):
+    """Weights of an encoder/decoder pair that computes PCA with ``k`` of the principal
+    ``axes`` (the direct links), hidden neurons with random inputs and zero outputs
+    (silent)."""
     k = first.n_outputs
-    mean = sw @ xn
-    centred = (xn - mean) * np.sqrt(sw)[:, None]
-    _, _, vt = np.linalg.svd(centred, full_matrices=True)  # a basis of the whole space
+    mean, vt = axes
     basis = vt[:k]  # (k, d)
     weights = []
     for net, direct, bias in (
@@ -312,7 +315,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             chain, w, error = chosen
             if self.final_learning and valid_idx is not train_idx:
                 if chain.first.n_layers == 1:  # linear halves: PCA of every row
-                    w = _pca_start(chain.first, chain.second, xn, sw / sw.sum(), rng)
+                    w = _pca_start(
+                        chain.first, chain.second, _principal_axes(xn, sw / sw.sum()), rng
+                    )
                 else:
                     problem = TrainingProblem(
                         chain, xn, xn, sw / sw.sum(), beta=0.0, objective=LEAST_SQUARES
@@ -336,6 +341,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
         mean = sw @ X / sw.sum()
+        axes = _principal_axes(xn[train_idx], sw_t)  # once: every candidate starts from it
 
         def relative(chain, w, rows):
             recon = chain.forward(w, xn[rows]) * scale + shift
@@ -356,7 +362,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             if previous is None:
                 first = Network(encoder, dense_masks(encoder))
                 second = Network(decoder, dense_masks(decoder))
-                w = _pca_start(first, second, xn[train_idx], sw_t, rng)
+                w = _pca_start(first, second, axes, rng)
             else:
                 old, w_old = previous
                 w1, w2 = old.split(w_old)
@@ -394,7 +400,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
 
         history: list[dict] = []
         k_min = min(self.minimum_compression_coefficients, d)
-        pca = _pca_errors(X, xn, sw, train_idx, valid_idx, scale, shift, mean)
+        pca = _pca_errors(X, xn, sw, valid_idx, axes, scale, shift, mean)
         # PCA meets the tolerance from k_pca coefficients on (at d, exactly): nonlinear
         # compression is worth searching below it only
         k_pca = next((k for k in range(k_min, d + 1) if pca[k] <= self.compress_tolerance), d)

@@ -171,7 +171,7 @@ def build_state(
         "initial_beta_reg": estimator.initial_beta_reg,
         "disconnect_inputs_if_possible": estimator.disconnect_inputs_if_possible,
         "links_maximum_number": estimator.links_maximum_number,
-        "config": estimator.build_config,
+        "config": config,
         "objective": objective,
     }
     with single_threaded_blas():
