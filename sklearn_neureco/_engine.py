@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from joblib import effective_n_jobs
+from joblib.parallel import get_active_backend
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
@@ -48,6 +49,7 @@ def build_state(
     init_state: FittedState | None = None,
     freeze_structure: bool = False,
     classes: tuple | None = None,
+    config: BuildConfig | None = None,
 ) -> tuple[FittedState, Warned]:
     """Build a model of validated data ``(X, Y)`` (2-D float arrays, positive-sum
     weights) with ``estimator``'s parameters and objective.
@@ -55,7 +57,8 @@ def build_state(
     ``init_state`` (a fitted state of the same shapes) starts the build from its network
     and keeps its normalisation, so that its weights keep their meaning; with
     ``freeze_structure`` only its weights are trained. ``classes`` (a classifier's labels,
-    in the order of its outputs) go into the state. Returns the fitted state and the
+    in the order of its outputs) go into the state. ``config`` replaces the
+    estimator's ``build_config``. Returns the fitted state and the
     ``(message, category)`` warnings for the caller of ``fit``.
     """
     began = time.perf_counter()
@@ -157,7 +160,7 @@ def build_state(
             estimator.links_maximum_number,
         )
     history: list[dict] = []
-    config = estimator.build_config or BuildConfig()
+    config = config or estimator.build_config or BuildConfig()
     search_train, search_valid = _search_sample(
         train_idx, valid_idx, config.search_size(train_idx.size + valid_idx.size), rng
     )
@@ -372,15 +375,23 @@ def _parallel_builds(setup, rngs, start, n_jobs, *, log, on_candidate, history):
         delayed(_isolated_build)(setup, build_rng, build, start, on_candidate is not None)
         for build, build_rng in enumerate(rngs)
     )
-    # processes, whatever the joblib context: a build sets process-wide BLAS limits
+    # processes, whatever the joblib context (a build sets process-wide BLAS limits):
+    # loky's, or a Dask cluster's workers under joblib's Dask backend
+    backend = None if _dask_backend_is_active() else "loky"
     n_jobs = min(effective_n_jobs(n_jobs), len(rngs))  # no idle worker process
-    for isolated in Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(jobs):
+    for isolated in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs):
         history.extend(isolated.records)
         for line in isolated.lines if log is not None else []:
             log(line)
         for model, record in isolated.models:
             on_candidate(model, record)
         yield isolated.result
+
+
+def _dask_backend_is_active() -> bool:
+    """Whether joblib's active backend is Dask's (whose workers are processes)."""
+    backend, _ = get_active_backend()
+    return type(backend).__name__ == "DaskDistributedBackend"
 
 
 @dataclass

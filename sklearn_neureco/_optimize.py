@@ -151,8 +151,7 @@ class TrainingProblem:
         0.102 -> 0.095, median of 4 seeds.
         """
         damping = np.ones(self.network.n_weights)
-        mean = self.sample_weight @ self.x
-        variance = self.sample_weight @ (self.x - mean) ** 2
+        variance = self.input_variance()
         top = variance.max(initial=0.0)
         if top <= 0:
             return damping
@@ -162,6 +161,17 @@ class TrainingProblem:
             if s == 0:
                 damping[off : off + idx.size] = relative[np.unravel_index(idx, mask.shape)[1]]
         return damping
+
+    def input_variance(self) -> np.ndarray:
+        """The weighted variance of each (normalised) input over the rows."""
+        mean = self.sample_weight @ self.x
+        return self.sample_weight @ (self.x - mean) ** 2
+
+    def every_kth_row(self, k: int) -> TrainingProblem:
+        """The same problem on rows ``0, k, 2k, ...`` (views, not copies), their weights
+        summing to 1."""
+        sw = self.sample_weight[::k]
+        return replace(self, x=self.x[::k], y=self.y[::k], sample_weight=sw / sw.sum())
 
     def gauss_newton_diagonal(self, w) -> np.ndarray:
         """The diagonal of ``A = J^T S J + reg * I`` (without forming ``A``)."""
@@ -358,13 +368,12 @@ def train_on_growing_rows(
     """
     n = problem.x.shape[0]
     steps, size = [], start_rows * growth
-    while size < n:
+    while n // size >= 2:  # a subset of every row would train on all rows twice
         steps.append(n // size)
         size *= growth
     w, n_iter = np.array(w0, dtype=np.float64), 0
     for k in [*steps, 1]:
-        sw = problem.sample_weight[::k]
-        subset = replace(problem, x=problem.x[::k], y=problem.y[::k], sample_weight=sw / sw.sum())
+        subset = problem.every_kth_row(k)
         result = train(subset, w, monitor=monitor if k == 1 else None, any_rows=True)
         w, n_iter = result.w, n_iter + result.n_iter
     return OptimizeResult(w, result.loss, n_iter)

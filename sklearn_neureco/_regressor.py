@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
 from ._dask import is_dask, rowwise
+from ._dask_training import fit_on_dask
 from ._engine import build_state
 from ._objectives import LEAST_SQUARES
 
@@ -237,8 +238,16 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
+    def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure, config=None):
         """Validate the data, build, store the fitted state; return the warnings."""
+        if is_dask(X, y, sample_weight):  # search on a sample, then train on every row
+
+            def fit_in_memory(X, y, sample_weight, config):
+                return self._fit(
+                    X, y, sample_weight, X_val, y_val, init_model, freeze_structure, config
+                )
+
+            return fit_on_dask(self, X, y, sample_weight, fit_in_memory)
         _check_numeric_targets(y, "y")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         Y = y.reshape(len(y), -1)
@@ -267,6 +276,7 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
             Y_val=Y_val,
             init_state=init_state,
             freeze_structure=freeze_structure,
+            config=config,
         )
         self.state_ = state
         return said
