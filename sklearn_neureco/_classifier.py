@@ -58,7 +58,8 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     n_init : int, default=1
         Number of builds on one validation split; the best-scoring is kept.
     n_jobs : int, default=None
-        Number of processes running the ``n_init`` builds at once.
+        Number of processes running the ``n_init`` builds at once (joblib's ``loky``
+        worker processes, or a Dask cluster's workers under joblib's Dask backend).
     random_state : int, RandomState instance or None, default=None
         Seed of the validation split and of new neurons' initial weights.
     verbose : int, default=0
@@ -200,6 +201,12 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
         """Validate the data, build, store the fitted state; return the warnings."""
+        if is_dask(X, y, sample_weight):
+            raise TypeError(
+                "NeurEcoClassifier.fit takes in-memory data (numpy arrays or pandas), not "
+                "Dask collections: fit on a sample of rows with every class (its predictions "
+                "take Dask collections); NeurEcoRegressor.fit trains on Dask rows"
+            )
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)

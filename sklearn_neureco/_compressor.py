@@ -31,6 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._architecture import widen
 from ._base import BUILD_PARAMETER_CONSTRAINTS, Number
+from ._dask import is_dask
 from ._network import Network, dense_masks
 from ._normalization import fit_normalization
 from ._objectives import LEAST_SQUARES
@@ -286,6 +287,11 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         held out); with ``final_learning`` they are trained on at the end, as an average
         training row.
         """
+        if is_dask(X, sample_weight, X_val):
+            raise TypeError(
+                "NeurEcoCompressor.fit takes in-memory data (numpy arrays or pandas), not "
+                "Dask collections: fit on a sample of rows"
+            )
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if X_val is not None:

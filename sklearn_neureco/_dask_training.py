@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._architecture import BuildConfig
+from ._engine import append_to_checkpoint
 from ._optimize import TrainingProblem, train_on_growing_rows
 
 # The search sample's seed is drawn from random_state with this offset, so that it does
@@ -266,4 +267,8 @@ def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory) -> list:
         weights=np.ascontiguousarray(result.w, dtype=np.float64),
         history=[*state.history, record],
     )
+    if estimator.checkpoint_address is not None:
+        append_to_checkpoint(
+            estimator.checkpoint_address, estimator.state_, estimator._file_params()
+        )
     return said

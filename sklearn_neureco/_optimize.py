@@ -184,12 +184,16 @@ class TrainingProblem:
         """``(loss, g, A)`` with ``g`` the gradient and ``A = J^T S J + reg * I``."""
         p = self.network.n_weights
         A = np.zeros((p, p))
+        # each block's product goes to one buffer: no fresh p x p array per block (under
+        # a low MALLOC_TRIM_THRESHOLD_, as on Dask's workers, each is a new mapping to
+        # page in: 250,000 rows took 1.2 s instead of 0.98 s)
+        product = np.empty((p, p))
         g = np.zeros(p)
         sq = 0.0
         block_flops = _JACOBIAN_ROWS * self.network.n_outputs * p * p
         for Jw, r in self._weighted_jacobian_blocks(w):
             with _threaded_blas_if(block_flops):
-                A += Jw.T @ Jw
+                A += np.matmul(Jw.T, Jw, out=product)
             g += Jw.T @ r
             sq += float(r @ r)
         A[np.diag_indices_from(A)] += self._reg

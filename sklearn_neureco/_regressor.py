@@ -75,9 +75,10 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
     n_jobs : int, default=None
         Number of processes running the ``n_init`` builds at once (joblib's convention:
         ``None`` is 1 unless in a :func:`joblib.parallel_config` context, -1 is all
-        processors). With several, the builds run in joblib's ``loky`` worker processes,
-        each on one thread, and the ``verbose`` lines and checkpoint writes come build by
-        build, as each build ends. The model is the same whatever their number, but can
+        processors). With several, the builds run in joblib's ``loky`` worker processes
+        (or on a Dask cluster's workers under joblib's Dask backend), each on one
+        thread, and the ``verbose`` lines and checkpoint writes come build by build, as
+        each build ends. The model is the same whatever their number, but can
         differ from that of ``n_jobs=1`` in the last bits (and, through them, in a build's
         path), since one build alone runs its large products on every BLAS thread, which
         rounds differently.
@@ -207,7 +208,12 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training inputs (numpy array or pandas DataFrame).
+            Training inputs (numpy array or pandas DataFrame). A Dask array or DataFrame
+            (with ``y`` and ``sample_weight`` as Dask arrays or Series) is built from: the
+            architecture search runs in memory on a random sample of
+            ``BuildConfig.search_rows`` rows, then the chosen network is trained on every
+            row, its sums computed chunk by chunk on the workers (see the "Beyond one
+            machine" page).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None

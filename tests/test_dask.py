@@ -172,7 +172,7 @@ def test_dask_problem_sums_equal_the_in_memory_ones(rng):
     assert sub.loss(w) == pytest.approx(sub_memory.loss(w), rel=1e-12)
 
 
-def test_fit_on_dask_trains_every_row(client):
+def test_fit_on_dask_trains_every_row(client, tmp_path):
     from sklearn_neureco import BuildConfig
 
     X, Y = _rows(24000)
@@ -183,8 +183,14 @@ def test_fit_on_dask_trains_every_row(client):
     Xd, Yd = da.from_array(X, chunks=(4000, 3)), da.from_array(Y, chunks=(4000, 2))
     model = NeurEcoRegressor(random_state=0, build_config=config).fit(Xd, Yd)
     assert model.history_[-1]["step"] == "final" and model.history_[-1]["n_rows"] == 24000
-    again = NeurEcoRegressor(random_state=0, build_config=config).fit(Xd, Yd)
+    again = NeurEcoRegressor(
+        random_state=0, build_config=config, checkpoint_address=tmp_path / "c.ckpt"
+    ).fit(Xd, Yd)
     np.testing.assert_array_equal(again.weights_, model.weights_)  # deterministic
+    # the checkpoint ends with the model trained on every row, its best
+    best = NeurEcoRegressor.load(tmp_path / "c.ckpt")
+    np.testing.assert_array_equal(best.weights_, model.weights_)
+    assert best.history_[-1]["n_rows"] == 24000
 
     # the same search on its sample of 1,500 rows, without the training on every row
     rows = np.sort(
@@ -264,3 +270,14 @@ def test_dask_text_data_is_refused():
         NeurEcoRegressor().fit(
             da.from_array(X, chunks=200), da.from_array(Y[:, 0].astype(str), chunks=200)
         )
+
+
+def test_classifier_and_compressor_fit_refuse_dask_rows(rng):
+    from sklearn_neureco import NeurEcoCompressor
+
+    X = da.from_array(rng.uniform(-1, 1, size=(300, 3)), chunks=100)
+    y = da.from_array(np.arange(300) % 2, chunks=100)
+    with pytest.raises(TypeError, match="NeurEcoClassifier.fit takes in-memory data"):
+        NeurEcoClassifier().fit(X, y)
+    with pytest.raises(TypeError, match="NeurEcoCompressor.fit takes in-memory data"):
+        NeurEcoCompressor().fit(X)
