@@ -26,7 +26,14 @@ from ._derivatives import DerivativeMixin
 from ._network import Network
 from ._normalization import SCALINGS, SHIFTINGS
 from ._objectives import LEAST_SQUARES
-from ._persistence import ModelFileError, check_target, read_state, write_states
+from ._persistence import (
+    COMPRESSOR,
+    ModelFileError,
+    check_target,
+    container_class,
+    read_state,
+    write_states,
+)
 from ._state import FittedState
 
 # Version of the pickled state layout; bump it when fitted attributes change meaning.
@@ -378,6 +385,10 @@ def _from_state_format_1(estimator: str, state: dict) -> dict:
 def load_model(path, *, model_number: int | None = None, key: bytes | str | None = None):
     """Read a model file or checkpoint as the estimator that wrote it (see
     :meth:`NeurEcoBase.load`)."""
+    if container_class(path, key=key) == COMPRESSOR:
+        from ._compressor import NeurEcoCompressor  # which builds on this module
+
+        return NeurEcoCompressor.load(path, model_number=model_number, key=key)
     state, stored_params = read_state(path, model_number, key=key)
     family = {cls.__name__: cls for cls in _family()}
     if state.estimator not in family:

@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
 from ._dask import is_dask, rowwise
+from ._dask_training import fit_on_dask, label_codes
 from ._engine import build_state
 from ._objectives import CROSS_ENTROPY, CrossEntropy
 
@@ -177,7 +178,10 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training inputs (numpy array or pandas DataFrame).
+            Training inputs (numpy array or pandas DataFrame). A Dask array or DataFrame
+            (with ``y`` and ``sample_weight`` as Dask arrays or Series) is built from as
+            by :meth:`NeurEcoRegressor.fit`: the search on a sample in memory (holding
+            every class), then the training on every row on the workers.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -199,13 +203,22 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure):
+    def _fit(self, X, y, sample_weight, X_val, y_val, init_model, freeze_structure, config=None):
         """Validate the data, build, store the fitted state; return the warnings."""
-        if is_dask(X, y, sample_weight):
-            raise TypeError(
-                "NeurEcoClassifier.fit takes in-memory data (numpy arrays or pandas), not "
-                "Dask collections: fit on a sample of rows with every class (its predictions "
-                "take Dask collections); NeurEcoRegressor.fit trains on Dask rows"
+        if is_dask(X, y, sample_weight):  # search on a sample, then train on every row
+            codes, classes = label_codes(y)
+
+            def fit_in_memory(X, codes, sample_weight, config):
+                labels = classes[codes.astype(np.intp)]
+                return self._fit(
+                    X, labels, sample_weight, X_val, y_val, init_model, freeze_structure, config
+                )
+
+            def targets(codes):
+                return _targets(codes.astype(np.intp), classes.size)
+
+            return fit_on_dask(
+                self, X, codes, sample_weight, fit_in_memory, targets=(classes.size, targets)
             )
         X, y = validate_data(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
@@ -249,6 +262,7 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
             init_state=init_state,
             freeze_structure=freeze_structure,
             classes=tuple(classes.tolist()),
+            config=config,
         )
         self.state_ = state
         return said

@@ -19,10 +19,12 @@ than PCA at two ``k`` in a row (the data do not look curved).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -30,12 +32,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import widen
-from ._base import BUILD_PARAMETER_CONSTRAINTS, Number
+from ._base import BUILD_PARAMETER_CONSTRAINTS, Number, _is_plain
 from ._dask import is_dask
 from ._network import Network, dense_masks
 from ._normalization import fit_normalization
 from ._objectives import LEAST_SQUARES
 from ._optimize import TrainingProblem, single_threaded_blas, train
+from ._persistence import (
+    COMPRESSOR,
+    ModelFileError,
+    check_target,
+    read_compressor,
+    write_container,
+)
 from ._regressor import NeurEcoRegressor
 from ._rows import input_groups, merge_duplicate_rows, split_validation
 from ._state import state_of
@@ -190,6 +199,11 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         Weight regularisation of the first training stage.
     final_learning : bool, default=True
         Train the chosen networks once more on all rows.
+    checkpoint_address : str or path-like, default=None
+        File where the build writes its candidates as it goes (encoder and decoder of
+        each), rewritten atomically after each; ``NeurEcoCompressor.load(path,
+        model_number=N)`` reads candidate ``N``, and by default the best so far (the
+        final model once the build has ended).
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         1 or more: one line per candidate on stderr.
@@ -246,6 +260,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 "valid_percentage",
                 "initial_beta_reg",
                 "final_learning",
+                "checkpoint_address",
                 "random_state",
                 "verbose",
             )
@@ -264,6 +279,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         valid_percentage=33.33,
         initial_beta_reg=0.1,
         final_learning=True,
+        checkpoint_address=None,
         random_state=None,
         verbose=0,
     ):
@@ -276,6 +292,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self.valid_percentage = valid_percentage
         self.initial_beta_reg = initial_beta_reg
         self.final_learning = final_learning
+        self.checkpoint_address = checkpoint_address
         self.random_state = random_state
         self.verbose = verbose
 
@@ -292,6 +309,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 "NeurEcoCompressor.fit takes in-memory data (numpy arrays or pandas), not "
                 "Dask collections: fit on a sample of rows"
             )
+        checkpoint = None
+        if self.checkpoint_address is not None:  # refuse a bad target before any training
+            checkpoint = check_target(self.checkpoint_address, "checkpoint_address")
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if X_val is not None:
@@ -316,8 +336,14 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             )
         if valid_idx.size == 0:
             valid_idx = train_idx
+        names = getattr(self, "feature_names_in_", None)
+        writer = None
+        if checkpoint is not None:
+            writer = _CheckpointWriter(checkpoint, self._file_meta(X.shape[1], names), shift, scale)
         with single_threaded_blas():
-            chosen, history = self._search(X, xn, sw, train_idx, valid_idx, shift, scale, rng)
+            chosen, history = self._search(
+                X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer
+            )
             chain, w, error = chosen
             if self.final_learning and valid_idx is not train_idx:
                 if chain.first.n_layers == 1:  # linear halves: PCA of every row
@@ -332,6 +358,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self._adopt(chain, w, shift, scale, X.shape[1])
         self.reconstruction_error_ = float(error)
         self.history_ = history
+        if writer is not None:
+            final = {**_record_of(chain), "valid_error": float(error), "step": "final"}
+            writer.add(chain, w, final, best=True)
         if error > self.compress_tolerance:
             warnings.warn(
                 f"compress_tolerance={self.compress_tolerance} was not met: the best "
@@ -342,7 +371,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _search(self, X, xn, sw, train_idx, valid_idx, shift, scale, rng):
+    def _search(self, X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer=None):
         d = X.shape[1]
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
@@ -385,15 +414,14 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             train_err, valid_err = relative(chain, w, train_idx), relative(chain, w, valid_idx)
             history.append(
                 {
-                    "n_components": k,
-                    "encoder_sizes": list(encoder),
-                    "decoder_sizes": list(decoder),
-                    "n_weights": chain.n_weights,
+                    **_record_of(chain),
                     "train_error": train_err,
                     "valid_error": valid_err,
                     "seconds": time.perf_counter() - started,
                 }
             )
+            if writer is not None:
+                writer.add(chain, w, history[-1])
             if self.verbose:
                 print(
                     f"k={k} encoder {list(encoder)} decoder {list(decoder)}: "
@@ -487,6 +515,82 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         )
         self.n_components_ = k
 
+    # ------------------------------------------------------------- persistence
+    def _file_meta(self, d: int, names) -> dict:
+        """What a file says of the compressor besides its networks: its class, the
+        constructor parameters (plain values, no path) and the data's width."""
+        from . import __version__
+
+        params = {
+            key: value
+            for key, value in self.get_params().items()
+            if key != "checkpoint_address" and _is_plain(value)
+        }
+        return {
+            "library_version": __version__,
+            "class": COMPRESSOR,
+            "params": params,
+            "n_features_in": int(d),
+            "feature_names": None if names is None else [str(n) for n in names],
+            "n_outputs": int(d),
+            "output_1d": False,
+            "classes": None,
+        }
+
+    def save(self, path, *, key: bytes | str | None = None) -> Path:
+        """Write the fitted compressor (encoder, decoder, normalisation, build record) to
+        one file, atomically, in the format of the regressor's files (see
+        :meth:`NeurEcoRegressor.save`: arrays and JSON only, no path, an optional
+        authentication ``key``). Returns the path."""
+        check_is_fitted(self)
+        path = check_target(path)
+        meta = self._file_meta(self.n_features_in_, getattr(self, "feature_names_in_", None))
+        meta["history"] = self.history_
+        meta["reconstruction_error"] = self.reconstruction_error_
+        encoder, decoder = self.encoder_.state_, self.decoder_.state_
+        models = [
+            {"network": half.network, "w": half.weights, "beta_reg": 0.0, "record": None}
+            for half in (encoder, decoder)
+        ]
+        normalisation = _data_normalisation(encoder.input_shift, encoder.input_scale)
+        write_container(path, meta, normalisation, models, kind="model", best=0, key=key)
+        return path
+
+    @classmethod
+    def load(cls, path, *, model_number: int | None = None, key: bytes | str | None = None):
+        """Read a compressor written by :meth:`save`, or one candidate of a build's
+        checkpoint (``model_number`` in build order, negative from the end; by default
+        the best so far). ``key``: as for :meth:`NeurEcoRegressor.load`. Raises
+        :class:`~sklearn_neureco.ModelFileError` for a file that is damaged, malformed,
+        not authenticated by ``key`` or not a compressor's; nothing in it is executed."""
+        meta, normalisation, halves, records = read_compressor(path, model_number, key=key)
+        known = set(cls().get_params())
+        params = {k: v for k, v in meta["params"].items() if k in known}
+        model = cls(**{**params, "checkpoint_address": None})  # a file never says where
+        try:
+            model._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
+        history = meta.get("history")
+        error = meta.get("reconstruction_error")
+        if history is None:  # a checkpoint: the records up to this candidate
+            history = records
+            error = records[-1].get("valid_error") if records else None
+        if not (isinstance(error, float | int) and math.isfinite(error) and error >= 0):
+            raise ModelFileError(f"{path} is inconsistent: no valid reconstruction error")
+        d = int(meta["n_features_in"])
+        model.n_features_in_ = d
+        if meta.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        first, second = (Network(h["layer_sizes"], h["masks"]) for h in halves)
+        w = np.concatenate([halves[0]["w"], halves[1]["w"]])
+        model._adopt(
+            Chain(first, second), w, normalisation["input_shift"], normalisation["input_scale"], d
+        )
+        model.reconstruction_error_ = float(error)
+        model.history_ = list(history)
+        return model
+
     def transform(self, X) -> np.ndarray:
         """The coefficients of ``X``, ``(n_samples, n_components_)``."""
         check_is_fitted(self)
@@ -513,3 +617,48 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _record_of(chain: Chain) -> dict:
+    """The shapes of a candidate, as its build record starts."""
+    return {
+        "n_components": int(chain.first.n_outputs),
+        "encoder_sizes": list(chain.first.layer_sizes),
+        "decoder_sizes": list(chain.second.layer_sizes),
+        "n_weights": int(chain.n_weights),
+    }
+
+
+def _data_normalisation(shift, scale) -> dict:
+    """A compressor file's normalisation: the data's, on both sides of the chain."""
+    return {
+        "input_shift": shift,
+        "input_scale": scale,
+        "output_shift": shift,
+        "output_scale": scale,
+    }
+
+
+class _CheckpointWriter:
+    """Rewrites the checkpoint file, atomically, with every candidate so far: its encoder
+    and decoder, and its record on the encoder. The best so far is the candidate of least
+    validation error, and at the end the final model."""
+
+    def __init__(self, path, meta: dict, shift, scale):
+        self.path, self.meta = path, meta
+        self.normalisation = _data_normalisation(shift, scale)
+        self.models: list[dict] = []
+        self.best, self.best_error = 0, np.inf
+        path.parent.mkdir(parents=True, exist_ok=True)  # fail early if impossible
+
+    def add(self, chain: Chain, w, record: dict, best: bool = False) -> None:
+        w1, w2 = chain.split(w)
+        self.models += [
+            {"network": chain.first, "w": w1, "beta_reg": 0.0, "record": dict(record)},
+            {"network": chain.second, "w": w2, "beta_reg": 0.0, "record": None},
+        ]
+        if best or record["valid_error"] < self.best_error:
+            self.best, self.best_error = len(self.models) - 2, record["valid_error"]
+        write_container(
+            self.path, self.meta, self.normalisation, self.models, kind="checkpoint", best=self.best
+        )

@@ -30,6 +30,8 @@ from ._optimize import TrainingProblem, train_on_growing_rows
 # The search sample's seed is drawn from random_state with this offset, so that it does
 # not repeat the build's own draws.
 _SAMPLE_STREAM = 7
+# Rows of each class that a classifier's random sample missed added to it.
+RARE_CLASS_ROWS = 5
 
 
 @dataclass
@@ -132,18 +134,63 @@ class DaskRows:
     def n_rows(self) -> int:
         return int(self.X.shape[0])
 
-    def sample(self, size: int, rng: np.random.Generator):
+    def sample(self, size: int, rng: np.random.Generator, n_classes: int = 0):
         """``(X, y, sample_weight)`` of ``size`` rows drawn at random, in memory (``X`` a
-        pandas DataFrame when the rows came in one)."""
+        pandas DataFrame when the rows came in one). With ``n_classes`` (``y`` holding
+        class codes), a few rows of each class the draw missed join the sample, so that
+        it holds every class."""
         import dask
 
-        rows = np.sort(rng.choice(self.n_rows, size=size, replace=False))
+        rows = rng.choice(self.n_rows, size=size, replace=False)
+        if n_classes:
+            missing = np.setdiff1d(np.arange(n_classes), self.y[np.sort(rows)].compute())
+            if missing.size:
+                extra = _rows_of_classes(self.y, missing, RARE_CLASS_ROWS)
+                rows = np.union1d(rows, extra)
+        rows = np.sort(rows)
         X, y, weights = dask.compute(self.X[rows], self.y[rows], self.sample_weight[rows])
         if self.columns is not None:
             import pandas as pd
 
             X = pd.DataFrame(X, columns=self.columns)
         return X, y, weights
+
+
+def _rows_of_classes(codes, classes: np.ndarray, per_class: int) -> np.ndarray:
+    """The first ``per_class`` rows of each of ``classes`` in ``codes`` (a Dask array of
+    class codes), found chunk by chunk."""
+    import dask
+    from dask import delayed
+
+    starts = np.cumsum((0, *codes.chunks[0][:-1]))
+
+    def first_rows(chunk, start):
+        return [np.flatnonzero(chunk == c)[:per_class] + start for c in classes]
+
+    blocks = codes.to_delayed().ravel()
+    parts = dask.compute(*[delayed(first_rows)(b, s) for b, s in zip(blocks, starts, strict=True)])
+    per_chunk = zip(*parts, strict=True)  # for each class, its rows in every chunk
+    return np.concatenate([np.concatenate(rows)[:per_class] for rows in per_chunk])
+
+
+def label_codes(y):
+    """``(codes, classes)``: class labels given as a Dask array or Series, as a Dask array
+    of float codes (indices into ``classes``) and the sorted classes of every row."""
+    import dask.array as da
+
+    if _is_dask_frame(y):
+        y = y.to_dask_array(lengths=True)
+    if not isinstance(y, da.Array):
+        y = da.from_array(np.asarray(y))
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, (n_samples,), for a classifier; got shape {y.shape}")
+    classes = np.unique(y.map_blocks(np.unique, dtype=y.dtype).compute())
+    if classes.size < 2:
+        raise ValueError(
+            f"a classifier needs samples of at least 2 classes; got {classes.size} class"
+        )
+    codes = y.map_blocks(lambda b: np.searchsorted(classes, b).astype(np.float64), dtype=float)
+    return codes, classes
 
 
 def dask_rows(X, y, sample_weight) -> DaskRows:
@@ -214,17 +261,20 @@ def _as_dask_array(v, name: str):
     return v
 
 
-def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory) -> list:
+def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory, *, targets=None) -> list:
     """Fit ``estimator`` on Dask collections: ``fit_in_memory(X, y, sample_weight,
     config)`` (the estimator's own in-memory fit, returning its warnings) on a sample of
-    rows, then the chosen network trained on every row. Returns the warnings."""
+    rows, then the chosen network trained on every row. ``targets``, for a classifier:
+    ``(n_classes, function)``, ``y`` holding class codes and the function turning a chunk
+    of them into the network's targets. Returns the warnings."""
     import dask
 
     data = dask_rows(X, y, sample_weight)
     config = estimator.build_config or BuildConfig()
     size = config.search_size(data.n_rows)
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
-    sample = data.sample(size, np.random.default_rng([seed, _SAMPLE_STREAM]))
+    n_classes = 0 if targets is None else targets[0]
+    sample = data.sample(size, np.random.default_rng([seed, _SAMPLE_STREAM]), n_classes)
     # the sample is the search's: the in-memory build searches on all of it
     said = fit_in_memory(*sample, replace(config, search_rows=None))
     if size == data.n_rows:
@@ -232,7 +282,12 @@ def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory) -> list:
     began = time.perf_counter()
     state = estimator.state_
     xn = (data.X - state.input_shift) / state.input_scale
-    Y = data.y.reshape(data.n_rows, -1)
+    if targets is None:
+        Y = data.y.reshape(data.n_rows, -1)
+    else:
+        Y = data.y.map_blocks(
+            targets[1], new_axis=1, chunks=(data.y.chunks[0], (state.n_outputs,)), dtype=float
+        )
     yn = (Y - state.output_shift) / state.output_scale
     xn, yn, s = dask.persist(xn, yn, data.sample_weight / data.total_weight)
     problem = DaskTrainingProblem(

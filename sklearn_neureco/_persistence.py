@@ -73,6 +73,8 @@ from ._network import Network
 from ._state import FittedState, state_of
 
 FORMAT = "sklearn-neureco"
+# The estimator whose containers hold pairs of networks (encoder, decoder)
+COMPRESSOR = "NeurEcoCompressor"
 FORMAT_VERSION = 2
 MAGIC = b"\x89NEURECO\r\n\x1a\n"
 _VERSION = struct.Struct("<H")
@@ -516,6 +518,111 @@ def _check_estimator_meta(meta) -> dict:
     return meta
 
 
+def container_class(path, *, key=None) -> str | None:
+    """The name of the estimator class a container says wrote it (checked for type only)."""
+    meta, _, _ = decode(path, key=key)
+    estimator = meta.get("estimator")
+    name = estimator.get("class", "NeurEcoRegressor") if isinstance(estimator, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _checked_container(path, key, *, compressor: bool):
+    """Decode a container and check its structure: ``(meta, estimator, entries, archive,
+    members, best)``. A compressor's models come in pairs, encoder then decoder, its
+    ``best`` on an encoder; any other estimator's each map its inputs to its outputs."""
+    meta, archive, members = decode(path, key=key)
+    try:
+        kind = meta.get("kind")
+        _require(kind in ("model", "checkpoint"), f"kind must be model or checkpoint: {kind!r}")
+        estimator = _check_estimator_meta(meta.get("estimator"))
+    except _Malformed as exc:
+        raise ModelFileError(f"{path} is inconsistent: {exc}") from None
+    if (estimator.get("class") == COMPRESSOR) != compressor:
+        held = estimator.get("class", "NeurEcoRegressor")
+        raise ModelFileError(
+            f"{path} holds a {held}: load it with {held}.load or sklearn_neureco.load"
+        )
+    try:
+        models = meta.get("models")
+        _require(isinstance(models, list), "models must be a list")
+        _require(len(models) > 0, "it holds no model yet")
+        entries = [_check_model_entry(entry, k) for k, entry in enumerate(models)]
+        count = len(entries)
+        best = _int(meta.get("best"), "best", low=0, high=count - 1)
+        n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
+        if compressor:
+            _require(count % 2 == 0, "a compressor's models come in pairs, encoder and decoder")
+            _require(best % 2 == 0, "best must point at an encoder (an even model number)")
+        allowed = {"meta", *_NORMALISATION}
+        for k, entry in enumerate(entries):
+            sizes = entry["layer_sizes"]
+            ends = (n_in, n_out)
+            if compressor:  # data -> k coefficients -> data, k at most the data's width
+                coefficients = entries[k - k % 2]["layer_sizes"][-1]
+                _require(coefficients <= n_in, f"models[{k}] has more coefficients than inputs")
+                ends = (n_in, coefficients) if k % 2 == 0 else (coefficients, n_out)
+            _require(
+                (sizes[0], sizes[-1]) == ends,
+                f"models[{k}] has {sizes[0]} inputs and {sizes[-1]} outputs, not {ends}",
+            )
+            allowed.add(f"m{k}.weights")
+            allowed.update(f"m{k}.mask.{l}.{s}" for l, s in entry["links"])
+        unknown = sorted(set(members) - allowed)
+        _require(not unknown, f"it holds arrays the format does not define: {unknown[:5]}")
+        missing = sorted(allowed - set(members))
+        _require(not missing, f"it lacks the arrays {missing[:5]}")
+    except _Malformed as exc:
+        raise ModelFileError(f"{path} is inconsistent: {exc}") from None
+    return meta, estimator, entries, archive, members, best
+
+
+def _pick(path, model_number, count: int, step: int = 1) -> int:
+    """The index of model ``model_number`` (negative counts from the end) among ``count``
+    models stored ``step`` entries each."""
+    if model_number is not None and not is_int(model_number):
+        raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
+    if not -count <= model_number < count:
+        raise ValueError(
+            f"model_number must be in [{-count}, {count - 1}]: {path} holds "
+            f"{count} model(s), got {model_number}"
+        )
+    return (int(model_number) % count) * step
+
+
+def _read_network(path, archive, members, entry: dict, k: int) -> tuple[dict, np.ndarray]:
+    """Model ``k``'s link masks and weights (checked finite)."""
+    sizes = entry["layer_sizes"]
+    masks = {
+        (l, s): _read_array(
+            path, archive, members[f"m{k}.mask.{l}.{s}"], bool, (sizes[l], sizes[s])
+        )
+        for l, s in entry["links"]
+    }
+    n_weights = sum(int(m.sum()) for m in masks.values()) + sum(sizes[1:])
+    w = _read_array(path, archive, members[f"m{k}.weights"], np.float64, (n_weights,))
+    if not np.all(np.isfinite(w)):
+        raise ModelFileError(f"{path} holds weights that are not finite")
+    return masks, w
+
+
+def _read_normalisation(path, archive, members, n_in: int, n_out: int) -> dict:
+    normalisation = {
+        name: _read_array(
+            path, archive, members[name], np.float64, (n_in if "input" in name else n_out,)
+        )
+        for name in _NORMALISATION
+    }
+    problems = []
+    for name, values in normalisation.items():
+        if not np.all(np.isfinite(values)):
+            problems.append(f"a {name} that is not finite")
+        elif name.endswith("scale") and not np.all(values > 0):
+            problems.append(f"a {name} that is not positive")
+    if problems:
+        raise ModelFileError(f"{path} holds " + " and ".join(problems))
+    return normalisation
+
+
 def read_container(path, model_number: int | None = None, *, key=None):
     """Read a container and pick one model: ``model_number`` (negative counts from the
     end), or the container's ``best`` by default.
@@ -528,76 +635,46 @@ def read_container(path, model_number: int | None = None, *, key=None):
     """
     if model_number is not None and not is_int(model_number):
         raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
-    meta, archive, members = decode(path, key=key)
-    try:
-        kind = meta.get("kind")
-        _require(kind in ("model", "checkpoint"), f"kind must be model or checkpoint: {kind!r}")
-        estimator = _check_estimator_meta(meta.get("estimator"))
-        models = meta.get("models")
-        _require(isinstance(models, list), "models must be a list")
-        _require(len(models) > 0, "it holds no model yet")
-        entries = [_check_model_entry(entry, k) for k, entry in enumerate(models)]
-        count = len(entries)
-        best = _int(meta.get("best"), "best", low=0, high=count - 1)
-        n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
-        allowed = {"meta", *_NORMALISATION}
-        for k, entry in enumerate(entries):
-            sizes = entry["layer_sizes"]
-            _require(
-                (sizes[0], sizes[-1]) == (n_in, n_out),
-                f"models[{k}] has {sizes[0]} inputs and {sizes[-1]} outputs, the estimator "
-                f"{n_in} and {n_out}",
-            )
-            allowed.add(f"m{k}.weights")
-            allowed.update(f"m{k}.mask.{l}.{s}" for l, s in entry["links"])
-        unknown = sorted(set(members) - allowed)
-        _require(not unknown, f"it holds arrays the format does not define: {unknown[:5]}")
-        missing = sorted(allowed - set(members))
-        _require(not missing, f"it lacks the arrays {missing[:5]}")
-    except _Malformed as exc:
-        raise ModelFileError(f"{path} is inconsistent: {exc}") from None
-
-    k = best if model_number is None else int(model_number)
-    if not -count <= k < count:
-        raise ValueError(
-            f"model_number must be in [{-count}, {count - 1}]: {path} holds "
-            f"{count} model(s), got {model_number}"
-        )
-    k %= count
+    meta, estimator, entries, archive, members, best = _checked_container(
+        path, key, compressor=False
+    )
+    k = best if model_number is None else _pick(path, model_number, len(entries))
     entry = entries[k]
-    sizes = entry["layer_sizes"]
-    masks = {
-        (l, s): _read_array(
-            path, archive, members[f"m{k}.mask.{l}.{s}"], bool, (sizes[l], sizes[s])
-        )
-        for l, s in entry["links"]
-    }
-    n_weights = sum(int(m.sum()) for m in masks.values()) + sum(sizes[1:])
-    w = _read_array(path, archive, members[f"m{k}.weights"], np.float64, (n_weights,))
-    normalisation = {
-        name: _read_array(
-            path, archive, members[name], np.float64, (n_in if "input" in name else n_out,)
-        )
-        for name in _NORMALISATION
-    }
-    problems = []
-    if not np.all(np.isfinite(w)):
-        problems.append("weights that are not finite")
-    for name, values in normalisation.items():
-        if not np.all(np.isfinite(values)):
-            problems.append(f"a {name} that is not finite")
-        elif name.endswith("scale") and not np.all(values > 0):
-            problems.append(f"a {name} that is not positive")
-    if problems:
-        raise ModelFileError(f"{path} holds " + " and ".join(problems))
+    masks, w = _read_network(path, archive, members, entry, k)
+    n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
+    normalisation = _read_normalisation(path, archive, members, n_in, n_out)
     model = {
-        "layer_sizes": sizes,
+        "layer_sizes": entry["layer_sizes"],
         "masks": masks,
         "w": w,
         "beta_reg": entry["beta_reg"],
         "records": [e["record"] for e in entries[: k + 1]],
     }
     return estimator, normalisation, model
+
+
+def read_compressor(path, model_number: int | None = None, *, key=None):
+    """Read a compressor's container and pick one of its compressions (encoder and decoder
+    pair): ``model_number`` (negative counts from the end), or the container's ``best``.
+
+    Returns ``(estimator_meta, normalisation, halves, records)``: ``halves`` two dicts
+    with ``layer_sizes``, ``masks`` and ``w``; ``records`` the build records stored up to
+    the pair picked. Checked as :func:`read_container` checks.
+    """
+    if model_number is not None and not is_int(model_number):
+        raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
+    meta, estimator, entries, archive, members, best = _checked_container(
+        path, key, compressor=True
+    )
+    k = best if model_number is None else _pick(path, model_number, len(entries) // 2, step=2)
+    halves = []
+    for j in (k, k + 1):
+        masks, w = _read_network(path, archive, members, entries[j], j)
+        halves.append({"layer_sizes": entries[j]["layer_sizes"], "masks": masks, "w": w})
+    n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
+    normalisation = _read_normalisation(path, archive, members, n_in, n_out)
+    records = [e["record"] for e in entries[: k + 1 : 2] if e["record"] is not None]
+    return estimator, normalisation, halves, records
 
 
 # ------------------------------------------------------------------- fitted states

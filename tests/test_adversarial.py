@@ -553,3 +553,63 @@ def test_tabular_validation_inputs_need_their_outputs(data):
     X, Y = data
     with pytest.raises(ValueError, match="validation_output_data"):
         Tabular.Regressor().build(X, Y, validation_input_data=X[:10])
+
+
+@pytest.fixture(scope="module")
+def compressor_file(tmp_path_factory):
+    from sklearn_neureco import NeurEcoCompressor
+
+    t = np.random.default_rng(0).uniform(0, 3, 200)
+    X = np.c_[np.cos(t), np.sin(t), t**2 / 9]
+    path = tmp_path_factory.mktemp("compressor") / "compressor.ednn"
+    return NeurEcoCompressor(random_state=0).fit(X).save(path)
+
+
+def _forged_compressor(path, tmp_path, edit):
+    raw, meta = members(path)
+    edit(raw, meta)
+    target = tmp_path / "forged.ednn"
+    forge(target, raw, meta)
+    return target
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        # a lone encoder: its decoder is missing
+        (lambda raw, meta: meta["models"].pop(), "come in pairs"),
+        (lambda raw, meta: meta.update(best=1), "best must point at an encoder"),
+        # an encoder of more coefficients than the data have columns
+        (
+            lambda raw, meta: (
+                [meta["models"][0]["layer_sizes"].__setitem__(-1, 4)]
+                + [meta["models"][1]["layer_sizes"].__setitem__(0, 4)]
+            ),
+            "more coefficients than inputs",
+        ),
+        # a decoder that does not take the encoder's coefficients
+        (
+            lambda raw, meta: meta["models"][1]["layer_sizes"].__setitem__(0, 2),
+            "inputs and .* outputs",
+        ),
+        (lambda raw, meta: raw.pop("m1.weights"), "lacks the arrays"),
+    ],
+)
+def test_crafted_compressor_files_are_refused(compressor_file, tmp_path, edit, match):
+    from sklearn_neureco import NeurEcoCompressor
+
+    forged = _forged_compressor(compressor_file, tmp_path, edit)
+    with pytest.raises(ModelFileError, match=match):
+        NeurEcoCompressor.load(forged)
+    with pytest.raises(ModelFileError):
+        sklearn_neureco.load(forged)
+
+
+def test_a_compressor_file_names_no_path_and_runs_nothing(compressor_file, tmp_path):
+    from sklearn_neureco import NeurEcoCompressor
+
+    def edit(raw, meta):
+        meta["estimator"]["params"]["checkpoint_address"] = str(tmp_path / "victim")
+
+    model = NeurEcoCompressor.load(_forged_compressor(compressor_file, tmp_path, edit))
+    assert model.checkpoint_address is None

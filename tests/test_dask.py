@@ -272,12 +272,51 @@ def test_dask_text_data_is_refused():
         )
 
 
-def test_classifier_and_compressor_fit_refuse_dask_rows(rng):
+def test_compressor_fit_refuses_dask_rows(rng):
     from sklearn_neureco import NeurEcoCompressor
 
     X = da.from_array(rng.uniform(-1, 1, size=(300, 3)), chunks=100)
-    y = da.from_array(np.arange(300) % 2, chunks=100)
-    with pytest.raises(TypeError, match="NeurEcoClassifier.fit takes in-memory data"):
-        NeurEcoClassifier().fit(X, y)
     with pytest.raises(TypeError, match="NeurEcoCompressor.fit takes in-memory data"):
         NeurEcoCompressor().fit(X)
+
+
+def _labelled_rows(n, seed):
+    """Labels drawn from known probabilities: 'rare' in 4 rows, else 'low', 'mid', 'high'
+    with softmax probabilities of three smooth scores."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 3))
+    scores = 2.0 * np.column_stack([X[:, 0] + X[:, 1] ** 2, -X[:, 0], np.sin(2 * X[:, 2])])
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    draw = (rng.uniform(size=(n, 1)) > np.cumsum(p, axis=1)).sum(axis=1)
+    y = np.array(["low", "mid", "high"])[draw].astype("<U4")
+    return X, y, p
+
+
+def test_classifier_fit_on_dask_trains_every_row(client):
+    from sklearn_neureco import BuildConfig
+
+    X, y, _ = _labelled_rows(20000, seed=6)
+    y[[100, 7000, 13000, 19999]] = "rare"  # a random sample of 1,500 rows would miss it
+    X_test, _, p_test = _labelled_rows(4000, seed=7)
+    config = BuildConfig(**SMALL_SEARCH)
+    model = NeurEcoClassifier(random_state=0, build_config=config)
+    model.fit(da.from_array(X, chunks=(5000, 3)), da.from_array(y, chunks=5000))
+    assert list(model.classes_) == ["high", "low", "mid", "rare"]
+    assert model.history_[-1]["n_rows"] == 20000
+    # the same search on its sample alone (the rare rows included), without the rest
+    rows = np.sort(
+        np.random.default_rng([np.random.RandomState(0).randint(2**31 - 1), 7]).choice(
+            20000, 1500, replace=False
+        )
+    )
+    rows = np.union1d(rows, [100, 7000, 13000, 19999])
+    sample_only = NeurEcoClassifier(random_state=0, build_config=BuildConfig(search_rows=None))
+    sample_only.fit(X[rows], y[rows])
+    assert sample_only.layer_sizes_ == model.layer_sizes_
+
+    def probability_error(m):  # against the true probabilities of low, mid, high
+        proba = m.predict_proba(X_test)[:, [1, 2, 0]]
+        return np.mean(np.abs(proba - p_test))
+
+    assert probability_error(model) < 0.8 * probability_error(sample_only)

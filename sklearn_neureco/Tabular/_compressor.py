@@ -51,8 +51,8 @@ class Compressor:
         :class:`~sklearn_neureco.NeurEcoCompressor` for the options) and write them where
         asked. Validation rows come from ``validation_input_data`` or the rows
         ``validation_indices`` of the data, or else ``valid_percentage`` % of it.
-        ``checkpoint_address`` is accepted and not used: the
-        compressor writes no checkpoint yet. Returns 0.
+        ``checkpoint_address``: the file where the build writes its candidates as it goes
+        (read them with ``NeurEcoCompressor.load(path, model_number=N)``). Returns 0.
         """
         X = np.asarray(input_data, dtype=np.float64)
         if validation_indices is not None and validation_input_data is not None:
@@ -77,6 +77,7 @@ class Compressor:
             compress_tolerance=compress_tolerance,
             minimum_compression_coefficients=minimum_compression_coefficients,
             compress_decompress_size_ratio=compress_decompress_size_ratio,
+            checkpoint_address=checkpoint_address or None,
         ).fit(X, X_val=X_val)
         self.model = model
         if write_compression_model_to:
