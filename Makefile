@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/search_cost.py
 	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/dask_training.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache docs/_build docs/gen_modules docs/auto_examples

@@ -1,15 +1,16 @@
 """Training on a Dask cluster: accuracy, time and the client's memory as the rows grow.
 
 Run ``python benchmarks/dask_training.py [--rows 100000,1000000,10000000] [--seed 0]
-[--workers 1,2] [--workers-rows 1000000] [--rst table.rst]``.
+[--workers 1,2] [--workers-rows 1000000] [--search-rows 8000] [--rst table.rst]``.
 
 The borehole function (8 inputs, no noise), its rows made chunk by chunk on the workers
 of a ``LocalCluster`` (worker processes, one thread each) and never gathered on the
 client. ``NeurEcoRegressor`` with default parameters searches on a sample of 8,000 rows in
-memory, then trains on every row, its sums computed on the workers. Each fit runs in its
+memory (``--search-rows``), then trains on every row, its sums computed on the workers.
+Each fit runs in its
 own fresh client process, so that the client's peak resident memory (scheduler included)
 is its own; the workers' peak is reported beside it. Against it: the same search on a
-sample of 8,000 rows, trained on that sample only (``BuildConfig(search_rows=None)``,
+sample of as many rows, trained on that sample only (``BuildConfig(search_rows=None)``,
 in memory). Test error on 20,000 fresh points as nRMSE (RMSE / standard deviation).
 The second table times the Dask fit on 1 and 2 workers.
 """
@@ -26,7 +27,6 @@ from accuracy import BOREHOLE, borehole, uniform
 from rst_table import write_table
 
 CHUNK_ROWS = 250_000
-SAMPLE_ROWS = 8000
 
 
 def _block(seed: int, block_info=None) -> np.ndarray:
@@ -58,14 +58,14 @@ def _nrmse(model, X, y) -> float:
     return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)) / y.std())
 
 
-def one_fit(kind: str, n_rows: int, seed: int, workers: int, queue) -> None:
+def one_fit(kind: str, n_rows: int, seed: int, workers: int, search_rows: int, queue) -> None:
     """In a fresh process: fit and report (nRMSE, seconds, client MiB, workers' MiB, size)."""
     from sklearn_neureco import BuildConfig, NeurEcoRegressor
 
     X_test, y_test = test_set()
     if kind == "sample":
         rng = np.random.default_rng([seed, 99])
-        X = uniform(rng, SAMPLE_ROWS, BOREHOLE)
+        X = uniform(rng, n_rows, BOREHOLE)
         model = NeurEcoRegressor(random_state=seed, build_config=BuildConfig(search_rows=None))
         start = time.perf_counter()
         model.fit(X, borehole(X))
@@ -80,7 +80,8 @@ def one_fit(kind: str, n_rows: int, seed: int, workers: int, queue) -> None:
         Client(cluster) as client,
     ):
         X, y = dask_data(n_rows, seed)
-        model = NeurEcoRegressor(random_state=seed)
+        config = BuildConfig(search_rows=search_rows)
+        model = NeurEcoRegressor(random_state=seed, build_config=config)
         start = time.perf_counter()
         model.fit(X, y)
         seconds = time.perf_counter() - start
@@ -93,10 +94,11 @@ def one_fit(kind: str, n_rows: int, seed: int, workers: int, queue) -> None:
     queue.put((_nrmse(model, X_test, y_test), seconds, peak, worker_peak, str(model.layer_sizes_)))
 
 
-def measure(kind: str, n_rows: int, seed: int, workers: int = 2):
+def measure(kind: str, n_rows: int, seed: int, search_rows: int, workers: int = 2):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=one_fit, args=(kind, n_rows, seed, workers, queue))
+    arguments = (kind, n_rows, seed, workers, search_rows, queue)
+    process = context.Process(target=one_fit, args=arguments)
     process.start()
     result = queue.get()
     process.join()
@@ -109,17 +111,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", default="1,2", help="worker counts for the second table")
     parser.add_argument("--workers-rows", type=int, default=1_000_000)
+    parser.add_argument("--search-rows", type=int, default=8000, help="the search's sample")
     parser.add_argument("--rst", default="", help="also write the tables there (reST)")
     args = parser.parse_args()
     rows = [int(r) for r in args.rows.split(",")]
     header = ["rows", "nRMSE", "fit s", "client MiB", "workers' MiB", "network"]
     table = []
-    sample = measure("sample", SAMPLE_ROWS, args.seed)
-    print(f"borehole, seed {args.seed}; 2 workers of one thread; test nRMSE on 20,000 points")
-    print(f"sample only ({SAMPLE_ROWS} rows in memory): nRMSE {sample[0]:.2e}, {sample[1]:.1f} s")
+    m = args.search_rows
+    sample = measure("sample", m, args.seed, m)
+    print(f"NeurEco on borehole, seed {args.seed}; 2 workers of one thread; test nRMSE on 20,000")
+    print(f"sample only ({m} rows in memory): nRMSE {sample[0]:.2e}, {sample[1]:.1f} s")
     table.append(
         [
-            f"{SAMPLE_ROWS} (sample only)",
+            f"{m} (sample only)",
             f"{sample[0]:.2e}",
             f"{sample[1]:.1f}",
             f"{sample[2]:.0f}",
@@ -132,7 +136,7 @@ def main() -> None:
         f"{'workers MiB':>11} | network"
     )
     for n_rows in rows:
-        nrmse, seconds, client, workers, size = measure("dask", n_rows, args.seed)
+        nrmse, seconds, client, workers, size = measure("dask", n_rows, args.seed, m)
         print(
             f"{n_rows:>9} | {nrmse:9.2e} | {seconds:7.1f} | {client:10.0f} | "
             f"{workers:11.0f} | {size}"
@@ -143,7 +147,7 @@ def main() -> None:
     by_workers = []
     print(f"\n{args.workers_rows} rows: fit time against workers")
     for workers in (int(w) for w in args.workers.split(",")):
-        nrmse, seconds, _, _, size = measure("dask", args.workers_rows, args.seed, workers)
+        nrmse, seconds, _, _, size = measure("dask", args.workers_rows, args.seed, m, workers)
         print(f"  {workers} worker(s): {seconds:7.1f} s, nRMSE {nrmse:.2e}, {size}")
         by_workers.append([str(workers), f"{seconds:.1f}", f"{nrmse:.2e}"])
     if args.rst:

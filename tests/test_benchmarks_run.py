@@ -1,6 +1,7 @@
 """The benchmark scripts still run against the package (on their smallest cases): they are
 not in the default test run otherwise, and an API change must not break them unseen."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,13 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ["classification.py", "--only", "wine"],
         ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
         ["compression.py", "--only", "S-curve", "--seeds", "0"],
+        pytest.param(
+            ["dask_training.py", "--rows", "6000", "--search-rows", "1000", "--workers", "1"]
+            + ["--workers-rows", "6000"],
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("distributed") is None, reason="needs distributed"
+            ),
+        ),
     ],
     ids=lambda args: args[0],
 )
