@@ -296,19 +296,34 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None, X_val=None):
+    def fit(self, X, y=None, sample_weight=None, X_val=None, init_model=None):
         """Build the encoder and decoder of ``X`` (``y`` is ignored).
 
         ``X_val``: validation rows of your own (else ``valid_percentage`` % of ``X`` is
         held out); with ``final_learning`` they are trained on at the end, as an average
-        training row.
+        training row. ``init_model``: a fitted compressor of the same columns (a
+        checkpoint's candidate, ``NeurEcoCompressor.load(path, model_number=N)``) to
+        resume from: its normalisation is kept, and the search goes on from its number of
+        coefficients and networks (larger hidden layers grown from its neurons), as if it
+        had just been trained. If ``fit`` fails, the estimator is left as it was.
         """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X, sample_weight, X_val, init_model)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, sample_weight, X_val, init_model):
         if is_dask(X, sample_weight, X_val):
             raise TypeError(
                 "NeurEcoCompressor.fit takes in-memory data (numpy arrays or pandas), not "
                 "Dask collections: fit on a sample of rows"
             )
+        # read before validation resets this estimator, which may be init_model itself
+        start = None if init_model is None else _resumable(init_model)
         checkpoint = None
         if self.checkpoint_address is not None:  # refuse a bad target before any training
             checkpoint = check_target(self.checkpoint_address, "checkpoint_address")
@@ -316,14 +331,19 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if X_val is not None:
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
+        if start is not None and start[4] != X.shape[1]:
+            raise ValueError(f"init_model compresses {start[4]} columns; X has {X.shape[1]}")
         # a row of weight 2 and the same row twice are the same data (and row order is not)
         X, _, sw = merge_duplicate_rows(X, X, sw)
         rng = np.random.default_rng(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        shift, scale = fit_normalization(
-            X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature, sw
-        )
+        if start is not None:  # its weights mean something in its normalisation only
+            shift, scale = start[2], start[3]
+        else:
+            shift, scale = fit_normalization(
+                X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature, sw
+            )
         if X_val is not None:
             train_idx = np.arange(len(X))
             valid_idx = np.arange(len(X), len(X) + len(X_val))
@@ -342,7 +362,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             writer = _CheckpointWriter(checkpoint, self._file_meta(X.shape[1], names), shift, scale)
         with single_threaded_blas():
             chosen, history = self._search(
-                X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer
+                X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer, start
             )
             chain, w, error = chosen
             if self.final_learning and valid_idx is not train_idx:
@@ -371,7 +391,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _search(self, X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer=None):
+    def _search(self, X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer=None, start=None):
         d = X.shape[1]
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
@@ -386,15 +406,21 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 np.sqrt(err / max(np.sum(weights[:, None] * (X[rows] - mean) ** 2), 1e-300))
             )
 
-        def candidate(k, size, previous=None):
+        def candidate(k, size, previous=None, trained=None):
             """Train halves with ``size`` hidden neurons (the decoder's scaled), grown
             from ``previous`` (a smaller candidate at this k: its neurons are kept) or
-            started at PCA."""
+            started at PCA; or record ``trained``, a chain and weights to resume from."""
             size_d = max(1, round(size * self.compress_decompress_size_ratio))
+            if previous is not None:  # a decoder resumed from may be the wider
+                size_d = max(size_d, previous[0].second.layer_sizes[1])
             encoder = (d, size, k) if size else (d, k)
             decoder = (k, size_d, d) if size else (k, d)
             started = time.perf_counter()
-            if previous is None:
+            if trained is not None:
+                first, second = trained[0].first, trained[0].second
+                encoder, decoder = first.layer_sizes, second.layer_sizes
+                w = trained[1]
+            elif previous is None:
                 first = Network(encoder, dense_masks(encoder))
                 second = Network(decoder, dense_masks(decoder))
                 w = _pca_start(first, second, axes, rng)
@@ -408,7 +434,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             problem.network = chain
             # linear halves start at PCA, the linear optimum: nothing to train (training
             # could only move the components the training rows do not span)
-            for beta in (self.initial_beta_reg, 1e-3, 0.0) if size else ():
+            for beta in (self.initial_beta_reg, 1e-3, 0.0) if size and trained is None else ():
                 problem.beta = beta
                 w = train(problem, w).w
             train_err, valid_err = relative(chain, w, train_idx), relative(chain, w, valid_idx)
@@ -440,9 +466,22 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         k_pca = next((k for k in range(k_min, d + 1) if pca[k] <= self.compress_tolerance), d)
         best = None  # (error, chain, w): the most accurate, if nothing meets
         flat = 0  # consecutive k at which the networks did no better than PCA
-        for k in range(k_min, k_pca):
+        k_start, resumed = k_min, None
+        if start is not None:  # resume: record the candidate, go on from its k and size
+            chain, w = start[0], start[1]
+            k_start = max(k_min, chain.first.n_outputs)
+            if chain.first.n_layers > 1 and k_start == chain.first.n_outputs < k_pca:
+                resumed = candidate(k_start, chain.first.layer_sizes[1], trained=(chain, w))
+                if resumed[2] <= self.compress_tolerance:
+                    return resumed, history
+        for k in range(k_start, k_pca):
             current, stale, previous = np.inf, 0, None
-            for size in HIDDEN_SIZES:
+            sizes = HIDDEN_SIZES
+            if resumed is not None and k == k_start:
+                previous, current = resumed[:2], resumed[2]
+                best = (resumed[2], resumed[0], resumed[1])
+                sizes = [s for s in HIDDEN_SIZES if s > resumed[0].first.layer_sizes[1]]
+            for size in sizes:
                 chain, w, error = candidate(k, size, previous)
                 previous = (chain, w)
                 if best is None or error < best[0]:
@@ -617,6 +656,18 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _resumable(model):
+    """``(chain, w, shift, scale, n_columns)`` of a fitted compressor to resume from."""
+    if not isinstance(model, NeurEcoCompressor):
+        raise TypeError(f"init_model must be a NeurEcoCompressor, got {type(model).__name__}")
+    check_is_fitted(model, "encoder_")
+    encoder, decoder = model.encoder_.state_, model.decoder_.state_
+    chain = Chain(encoder.network, decoder.network)
+    w = np.concatenate([encoder.weights, decoder.weights])
+    shift, scale = encoder.input_shift.copy(), encoder.input_scale.copy()
+    return chain, w, shift, scale, int(model.n_features_in_)
 
 
 def _record_of(chain: Chain) -> dict:

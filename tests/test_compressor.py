@@ -259,3 +259,36 @@ def test_checkpoint_holds_every_candidate_and_ends_with_the_model(tmp_path):
 def test_a_bad_checkpoint_target_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="checkpoint_address"):
         NeurEcoCompressor(checkpoint_address=tmp_path).fit(curve(100, 0))
+
+
+def test_a_build_resumes_from_a_checkpoint_candidate(tmp_path):
+    X = curve(300, 2)
+    path = tmp_path / "build.checkpoint"
+    params = {"random_state": 0, "compress_tolerance": 0.002}  # more than one candidate
+    full = NeurEcoCompressor(**params, checkpoint_address=path).fit(X)
+    grown = [r for r in full.history_ if len(r["encoder_sizes"]) == 3]
+    assert grown, "the curve's build grows hidden layers"
+    number = full.history_.index(grown[0])  # as if the build had stopped after it
+    start = NeurEcoCompressor.load(path, model_number=number)
+    resumed = NeurEcoCompressor(**params).fit(X, init_model=start)  # the same split
+    first = resumed.history_[0]  # the candidate resumed from, recorded untrained
+    assert first["encoder_sizes"] == grown[0]["encoder_sizes"]
+    assert first["valid_error"] == pytest.approx(grown[0]["valid_error"], rel=1e-9)
+    later = resumed.history_[1:]
+    assert later and all(r["n_components"] >= first["n_components"] for r in later)
+    # grown from it: larger hidden layers at its number of coefficients
+    assert later[0]["n_components"] == first["n_components"]
+    assert later[0]["encoder_sizes"][1] > first["encoder_sizes"][1]
+    np.testing.assert_array_equal(resumed.encoder_.input_shift_, start.encoder_.input_shift_)
+    assert resumed.reconstruction_error_ <= resumed.compress_tolerance
+
+
+def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
+    model, X = fitted
+    before = model.transform(X)
+    with pytest.raises(ValueError, match="init_model compresses 4 columns; X has 3"):
+        model.fit(X[:, :3], init_model=model)
+    with pytest.raises(TypeError, match="init_model must be a NeurEcoCompressor"):
+        model.fit(X, init_model=NeurEcoRegressor())
+    assert model.n_features_in_ == 4
+    np.testing.assert_array_equal(model.transform(X), before)
