@@ -18,12 +18,12 @@ The second table times the Dask fit on 1 and 2 workers.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import time
 
 import numpy as np
 from accuracy import BOREHOLE, borehole, uniform
+from fresh_process import in_fresh_process
 from rst_table import write_table
 
 CHUNK_ROWS = 250_000
@@ -95,14 +95,7 @@ def one_fit(kind: str, n_rows: int, seed: int, workers: int, search_rows: int, q
 
 
 def measure(kind: str, n_rows: int, seed: int, search_rows: int, workers: int = 2):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    arguments = (kind, n_rows, seed, workers, search_rows, queue)
-    process = context.Process(target=one_fit, args=arguments)
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    return in_fresh_process(one_fit, kind, n_rows, seed, workers, search_rows)
 
 
 def main() -> None:

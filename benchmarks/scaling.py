@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing
 import resource
 import time
 
 import numpy as np
 from accuracy import BOREHOLE, borehole, uniform
+from fresh_process import in_fresh_process
 from rst_table import write_table
 
 
@@ -64,13 +64,7 @@ def one_fit(name: str, n_rows: int, seed: int, queue) -> None:
 
 
 def measure(name: str, n_rows: int, seed: int):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=one_fit, args=(name, n_rows, seed, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    return in_fresh_process(one_fit, name, n_rows, seed)
 
 
 def main() -> None:
