@@ -387,7 +387,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 f"compression found, with {self.n_components_} coefficients, reconstructs "
                 f"the validation rows with a relative error of {error:.3g}",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=4,  # _fit, the parameter check around it, fit, the caller
             )
         return self
 
