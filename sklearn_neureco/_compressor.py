@@ -204,6 +204,12 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         each), rewritten atomically after each; ``NeurEcoCompressor.load(path,
         model_number=N)`` reads candidate ``N``, and by default the best so far (the
         final model once the build has ended).
+    n_init : int, default=1
+        Number of builds, each drawing its own new neurons on the same validation split;
+        the fewest coefficients that meet the tolerance win (then the fewest weights,
+        then the least validation error). A build after the first tries no more
+        coefficients than the best found so far. (Single builds found the S-curve's 2
+        coordinates with 4 of 8 random states here, and kept PCA's 3 with the others.)
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         1 or more: one line per candidate on stderr.
@@ -261,6 +267,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 "initial_beta_reg",
                 "final_learning",
                 "checkpoint_address",
+                "n_init",
                 "random_state",
                 "verbose",
             )
@@ -280,6 +287,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         initial_beta_reg=0.1,
         final_learning=True,
         checkpoint_address=None,
+        n_init=1,
         random_state=None,
         verbose=0,
     ):
@@ -293,6 +301,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self.initial_beta_reg = initial_beta_reg
         self.final_learning = final_learning
         self.checkpoint_address = checkpoint_address
+        self.n_init = n_init
         self.random_state = random_state
         self.verbose = verbose
 
@@ -361,10 +370,32 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         if checkpoint is not None:
             writer = _CheckpointWriter(checkpoint, self._file_meta(X.shape[1], names), shift, scale)
         with single_threaded_blas():
-            chosen, history = self._search(
-                X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer, start
-            )
-            chain, w, error = chosen
+            # every build shares the split; the first draws from rng itself, the others
+            # from independent child generators (a resumed build is one build)
+            builds = 1 if start is not None else self.n_init
+            rngs = [rng] if builds == 1 else [rng, *rng.spawn(builds - 1)]
+            results, history = [], []
+            for build, build_rng in enumerate(rngs):
+                met = [r for r in results if r[2] <= self.compress_tolerance]
+                k_stop = min((r[0].first.n_outputs for r in met), default=None)
+                found, records = self._search(
+                    X,
+                    xn,
+                    sw,
+                    train_idx,
+                    valid_idx,
+                    shift,
+                    scale,
+                    build_rng,
+                    writer,
+                    start,
+                    k_stop=k_stop,
+                    build=build,
+                )
+                history += records
+                if found is not None:
+                    results.append(found)
+            chain, w, error = _best_compression(results, self.compress_tolerance)
             if self.final_learning and valid_idx is not train_idx:
                 if chain.first.n_layers == 1:  # linear halves: PCA of every row
                     w = _pca_start(
@@ -391,7 +422,25 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _search(self, X, xn, sw, train_idx, valid_idx, shift, scale, rng, writer=None, start=None):
+    def _search(
+        self,
+        X,
+        xn,
+        sw,
+        train_idx,
+        valid_idx,
+        shift,
+        scale,
+        rng,
+        writer=None,
+        start=None,
+        *,
+        k_stop=None,
+        build=0,
+    ):
+        """One build: ``((chain, w, validation error), records)``. With ``k_stop`` (the
+        fewest coefficients another build met the tolerance with) it tries no more, and
+        returns ``None`` for the compression if it meets the tolerance with none."""
         d = X.shape[1]
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
@@ -440,6 +489,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             train_err, valid_err = relative(chain, w, train_idx), relative(chain, w, valid_idx)
             history.append(
                 {
+                    "build": build,
                     **_record_of(chain),
                     "train_error": train_err,
                     "valid_error": valid_err,
@@ -474,7 +524,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 resumed = candidate(k_start, chain.first.layer_sizes[1], trained=(chain, w))
                 if resumed[2] <= self.compress_tolerance:
                     return resumed, history
-        for k in range(k_start, k_pca):
+        k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
+        for k in range(k_start, k_end):
             current, stale, previous = np.inf, 0, None
             sizes = HIDDEN_SIZES
             if resumed is not None and k == k_start:
@@ -497,6 +548,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             flat = flat + 1 if current > NONLINEAR_GAIN * pca[k] else 0
             if flat >= CURVATURE_PATIENCE:
                 break  # no better than PCA at these k: the data do not look curved
+        if k_end < k_pca:  # PCA needs more coefficients than another build met it with
+            return None, history
         chain, w, error = candidate(k_pca, 0)  # linear halves: PCA
         if error <= self.compress_tolerance or best is None or error < best[0]:
             return (chain, w, error), history
@@ -668,6 +721,15 @@ def _resumable(model):
     w = np.concatenate([encoder.weights, decoder.weights])
     shift, scale = encoder.input_shift.copy(), encoder.input_scale.copy()
     return chain, w, shift, scale, int(model.n_features_in_)
+
+
+def _best_compression(results: list, tolerance: float):
+    """Of the builds' ``(chain, w, error)``: the fewest coefficients that meet
+    ``tolerance``, then the fewest weights, then the least error; else the least error."""
+    met = [r for r in results if r[2] <= tolerance]
+    if met:
+        return min(met, key=lambda r: (r[0].first.n_outputs, r[0].n_weights, r[2]))
+    return min(results, key=lambda r: r[2])
 
 
 def _record_of(chain: Chain) -> dict:
