@@ -137,6 +137,24 @@ class BuildResult:
     warnings: list[tuple[str, type[Warning]]]
 
 
+def build_record(build: int, step: str, cand: Candidate, n_iter: int, seconds: float, **extra):
+    """One entry of a build's record (``history_``): the candidate's shape, its training
+    and validation errors (as square roots), its regularisation and its cost."""
+    return {
+        "build": build,
+        "step": step,
+        "layer_sizes": list(cand.network.layer_sizes),
+        "n_weights": int(cand.network.n_weights),
+        "n_connected_inputs": int(cand.network.connected_inputs().sum()),
+        "train_rmse": float(np.sqrt(cand.train_error)),
+        "valid_rmse": float(np.sqrt(cand.valid_error)),
+        "beta": float(cand.beta),
+        "n_iter": int(n_iter),
+        "seconds": float(seconds),
+        **extra,
+    }
+
+
 def within_limit(n_weights: int, max_links: int, factor: float = 1.0) -> bool:
     """Whether ``n_weights`` respects ``factor`` times ``links_maximum_number`` (0: none)."""
     return not max_links or n_weights <= factor * max_links
@@ -335,19 +353,7 @@ class Builder:
         return best
 
     def _record(self, cand: Candidate, step: str, seconds: float, n_iter: int, **extra):
-        entry = {
-            "build": self.build,
-            "step": step,
-            "layer_sizes": list(cand.network.layer_sizes),
-            "n_weights": int(cand.network.n_weights),
-            "n_connected_inputs": int(cand.network.connected_inputs().sum()),
-            "train_rmse": float(np.sqrt(cand.train_error)),
-            "valid_rmse": float(np.sqrt(cand.valid_error)),
-            "beta": float(cand.beta),
-            "n_iter": int(n_iter),
-            "seconds": float(seconds),
-            **extra,
-        }
+        entry = build_record(self.build, step, cand, n_iter, seconds, **extra)
         self.history.append(entry)
         if self.log is not None:
             # numbered within the build: builds run in parallel number their lines alike

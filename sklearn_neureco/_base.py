@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -29,8 +30,8 @@ from ._objectives import LEAST_SQUARES
 from ._persistence import (
     COMPRESSOR,
     ModelFileError,
+    OtherEstimatorFile,
     check_target,
-    container_class,
     read_state,
     write_states,
 )
@@ -131,13 +132,8 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
         """Run ``fit(*args)`` (which returns the warnings to give); if it fails, leave the
         estimator as it was (validation resets fitted attributes early); then give the
         warnings, at the caller of the public ``fit``."""
-        snapshot = dict(self.__dict__)
-        try:
+        with unchanged_on_failure(self):
             said = fit(*args)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
         for message, category in said:
             warnings.warn(message, category, stacklevel=3)  # _guarded_fit, fit, the caller
         return self
@@ -272,14 +268,7 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
         problem = cls._check_state(state)
         if problem is not None:
             raise ModelFileError(f"{path} is inconsistent: {problem}")
-        known = set(cls().get_params())
-        params = {k: v for k, v in stored_params.items() if k in known}
-        params["checkpoint_address"] = None  # a file never says where to write
-        model = cls(**params)
-        try:
-            model._validate_params()
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
+        model = estimator_from_file(cls, path, stored_params)
         model._adopt_state(state)
         return model
 
@@ -293,13 +282,7 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
             del self.feature_names_in_
 
     def _file_params(self) -> dict:
-        """The constructor parameters a model file carries: plain values, and no path (where
-        to write is the reader's choice)."""
-        return {
-            key: value
-            for key, value in self.get_params().items()
-            if key != "checkpoint_address" and _is_plain(value)
-        }
+        return file_params(self)
 
     def __getstate__(self):
         from . import __version__
@@ -332,6 +315,43 @@ class NeurEcoBase(DerivativeMixin, BaseEstimator):
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def file_params(estimator) -> dict:
+    """The constructor parameters a model file carries: plain values, and no path (where
+    to write is the reader's choice)."""
+    return {
+        key: value
+        for key, value in estimator.get_params().items()
+        if key != "checkpoint_address" and _is_plain(value)
+    }
+
+
+def estimator_from_file(cls, path, stored_params: dict):
+    """An unfitted ``cls`` with the parameters a file at ``path`` carries (those ``cls``
+    knows, checked as ``fit`` checks them) and no checkpoint address."""
+    known = set(cls().get_params())
+    params = {k: v for k, v in stored_params.items() if k in known}
+    params["checkpoint_address"] = None  # a file never says where to write
+    model = cls(**params)
+    try:
+        model._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
+    return model
+
+
+@contextmanager
+def unchanged_on_failure(estimator):
+    """Leave ``estimator`` as it was if the block raises (validation resets fitted
+    attributes early)."""
+    snapshot = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(snapshot)
+        raise
 
 
 def _is_plain(value) -> bool:
@@ -385,11 +405,14 @@ def _from_state_format_1(estimator: str, state: dict) -> dict:
 def load_model(path, *, model_number: int | None = None, key: bytes | str | None = None):
     """Read a model file or checkpoint as the estimator that wrote it (see
     :meth:`NeurEcoBase.load`)."""
-    if container_class(path, key=key) == COMPRESSOR:
+    try:
+        state, stored_params = read_state(path, model_number, key=key)
+    except OtherEstimatorFile as exc:
+        if exc.held != COMPRESSOR:
+            raise
         from ._compressor import NeurEcoCompressor  # which builds on this module
 
         return NeurEcoCompressor.load(path, model_number=model_number, key=key)
-    state, stored_params = read_state(path, model_number, key=key)
     family = {cls.__name__: cls for cls in _family()}
     if state.estimator not in family:
         raise ModelFileError(

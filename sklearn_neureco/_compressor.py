@@ -32,7 +32,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import widen
-from ._base import BUILD_PARAMETER_CONSTRAINTS, Number, _is_plain
+from ._base import (
+    BUILD_PARAMETER_CONSTRAINTS,
+    Number,
+    estimator_from_file,
+    file_params,
+    unchanged_on_failure,
+)
 from ._dask import is_dask
 from ._network import Network, dense_masks
 from ._normalization import fit_normalization
@@ -208,8 +214,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         Number of builds, each drawing its own new neurons on the same validation split;
         the fewest coefficients that meet the tolerance win (then the fewest weights,
         then the least validation error). A build after the first tries no more
-        coefficients than the best found so far. (Single builds found the S-curve's 2
-        coordinates with 4 of 8 random states here, and kept PCA's 3 with the others.)
+        coefficients than the best found so far. (In ``benchmarks/compression.py`` a single
+        build found the S-curve's 2 coordinates with one of two random states, three builds
+        with both.)
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         1 or more: one line per candidate on stderr.
@@ -316,13 +323,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         coefficients and networks (larger hidden layers grown from its neurons), as if it
         had just been trained. If ``fit`` fails, the estimator is left as it was.
         """
-        snapshot = dict(self.__dict__)
-        try:
+        with unchanged_on_failure(self):
             return self._fit(X, sample_weight, X_val, init_model)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X, sample_weight, X_val, init_model):
@@ -613,15 +615,10 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         constructor parameters (plain values, no path) and the data's width."""
         from . import __version__
 
-        params = {
-            key: value
-            for key, value in self.get_params().items()
-            if key != "checkpoint_address" and _is_plain(value)
-        }
         return {
             "library_version": __version__,
             "class": COMPRESSOR,
-            "params": params,
+            "params": file_params(self),
             "n_features_in": int(d),
             "feature_names": None if names is None else [str(n) for n in names],
             "n_outputs": int(d),
@@ -656,13 +653,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         :class:`~sklearn_neureco.ModelFileError` for a file that is damaged, malformed,
         not authenticated by ``key`` or not a compressor's; nothing in it is executed."""
         meta, normalisation, halves, records = read_compressor(path, model_number, key=key)
-        known = set(cls().get_params())
-        params = {k: v for k, v in meta["params"].items() if k in known}
-        model = cls(**{**params, "checkpoint_address": None})  # a file never says where
-        try:
-            model._validate_params()
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path} holds an invalid parameter: {exc}") from None
+        model = estimator_from_file(cls, path, meta["params"])
         history = meta.get("history")
         error = meta.get("reconstruction_error")
         if history is None:  # a checkpoint: the records up to this candidate

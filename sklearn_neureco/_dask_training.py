@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._architecture import BuildConfig
+from ._architecture import BuildConfig, Candidate, build_record
+from ._dask import is_dask
 from ._engine import append_to_checkpoint
 from ._optimize import TrainingProblem, train_on_growing_rows
 
@@ -141,14 +142,16 @@ class DaskRows:
         it holds every class."""
         import dask
 
-        rows = rng.choice(self.n_rows, size=size, replace=False)
-        if n_classes:
-            missing = np.setdiff1d(np.arange(n_classes), self.y[np.sort(rows)].compute())
-            if missing.size:
-                extra = _rows_of_classes(self.y, missing, RARE_CLASS_ROWS)
-                rows = np.union1d(rows, extra)
-        rows = np.sort(rows)
+        rows = np.sort(rng.choice(self.n_rows, size=size, replace=False))
         X, y, weights = dask.compute(self.X[rows], self.y[rows], self.sample_weight[rows])
+        missing = np.setdiff1d(np.arange(n_classes), y)
+        if missing.size:  # read the added rows only
+            extra = np.setdiff1d(_rows_of_classes(self.y, missing, RARE_CLASS_ROWS), rows)
+            more = dask.compute(self.X[extra], self.y[extra], self.sample_weight[extra])
+            order = np.argsort(np.concatenate([rows, extra]))
+            X, y, weights = (
+                np.concatenate(pair)[order] for pair in zip((X, y, weights), more, strict=True)
+            )
         if self.columns is not None:
             import pandas as pd
 
@@ -246,14 +249,14 @@ def dask_rows(X, y, sample_weight) -> DaskRows:
 
 
 def _is_dask_frame(v) -> bool:
-    return type(v).__module__.split(".")[0] == "dask" and hasattr(v, "to_dask_array")
+    return is_dask(v) and hasattr(v, "to_dask_array")
 
 
 def _as_dask_array(v, name: str):
     import dask.array as da
 
     if not isinstance(v, da.Array):
-        if type(v).__module__.split(".")[0] == "dask":
+        if is_dask(v):
             raise TypeError(f"{name} must be a Dask array or DataFrame, got {type(v).__name__}")
         v = da.from_array(np.asarray(v))
     if v.dtype.kind not in "biuf":
@@ -294,25 +297,17 @@ def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory, *, targets=None) 
         state.network, xn, yn, s, beta=state.beta_reg, objective=estimator._objective
     )
     result = train_on_growing_rows(problem, state.weights, size)
-    error = float(np.sqrt(problem.data_error(result.w)))
+    error = problem.data_error(result.w)
     network = state.network
     chosen = [r for r in state.history if r["layer_sizes"] == list(network.layer_sizes)]
-    record = {
-        "build": chosen[-1]["build"] if chosen else 0,
-        "step": "final",
-        "layer_sizes": list(network.layer_sizes),
-        "n_weights": int(network.n_weights),
-        "n_connected_inputs": int(network.connected_inputs().sum()),
-        "train_rmse": error,
-        "valid_rmse": error,  # every row was trained on: no held-out rows are left
-        "beta": float(state.beta_reg),
-        "n_iter": int(result.n_iter),
-        "seconds": time.perf_counter() - began,
-        "n_rows": data.n_rows,
-    }
+    # every row was trained on: no held-out rows are left, both errors are all rows'
+    final = Candidate(network, result.w, state.beta_reg, error, error)
+    seconds = time.perf_counter() - began
+    build = chosen[-1]["build"] if chosen else 0
+    record = build_record(build, "final", final, result.n_iter, seconds, n_rows=data.n_rows)
     if estimator.verbose:
         print(
-            f"trained on all {data.n_rows} rows: RMSE {error:.3e} in normalised units, "
+            f"trained on all {data.n_rows} rows: RMSE {np.sqrt(error):.3e} in normalised units, "
             f"{result.n_iter} iterations, {record['seconds']:.2f} s",
             file=sys.stderr,
             flush=True,

@@ -30,7 +30,7 @@ from ._optimize import (
     train,
     train_on_growing_rows,
 )
-from ._persistence import check_target, decode, read_state, write_states
+from ._persistence import check_target, read_states, write_states
 from ._rows import input_groups, merge_duplicate_rows, split_validation
 from ._state import FittedState, state_of
 
@@ -365,10 +365,8 @@ class CheckpointWriter:
 def append_to_checkpoint(path, state: FittedState, params: dict) -> None:
     """Add ``state``, a model trained after its build (as on every row of Dask data), to
     the build's checkpoint at ``path`` as its best model, rewriting it atomically."""
-    meta, _, _ = decode(path)
-    count = len(meta["models"])
-    states = [read_state(path, k)[0] for k in range(count)]
-    write_states(path, [*states, state], params, kind="checkpoint", best=count)
+    states, _ = read_states(path)
+    write_states(path, [*states, state], params, kind="checkpoint", best=len(states))
 
 
 def _parallel_builds(setup, rngs, start, n_jobs, *, log, on_candidate, history):

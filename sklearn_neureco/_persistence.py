@@ -95,6 +95,14 @@ class ModelFileError(ValueError):
     malformed, or not authenticated by the key given)."""
 
 
+class OtherEstimatorFile(ModelFileError):
+    """A valid container read as another estimator's than it holds (``held``)."""
+
+    def __init__(self, path, held: str):
+        super().__init__(f"{path} holds a {held}: load it with {held}.load or sklearn_neureco.load")
+        self.held = held
+
+
 # --------------------------------------------------------------------------- writing
 def _umask() -> int:
     mask = os.umask(0)
@@ -518,14 +526,6 @@ def _check_estimator_meta(meta) -> dict:
     return meta
 
 
-def container_class(path, *, key=None) -> str | None:
-    """The name of the estimator class a container says wrote it (checked for type only)."""
-    meta, _, _ = decode(path, key=key)
-    estimator = meta.get("estimator")
-    name = estimator.get("class", "NeurEcoRegressor") if isinstance(estimator, dict) else None
-    return name if isinstance(name, str) else None
-
-
 def _checked_container(path, key, *, compressor: bool):
     """Decode a container and check its structure: ``(meta, estimator, entries, archive,
     members, best)``. A compressor's models come in pairs, encoder then decoder, its
@@ -538,10 +538,7 @@ def _checked_container(path, key, *, compressor: bool):
     except _Malformed as exc:
         raise ModelFileError(f"{path} is inconsistent: {exc}") from None
     if (estimator.get("class") == COMPRESSOR) != compressor:
-        held = estimator.get("class", "NeurEcoRegressor")
-        raise ModelFileError(
-            f"{path} holds a {held}: load it with {held}.load or sklearn_neureco.load"
-        )
+        raise OtherEstimatorFile(path, estimator.get("class", "NeurEcoRegressor"))
     try:
         models = meta.get("models")
         _require(isinstance(models, list), "models must be a list")
@@ -577,10 +574,8 @@ def _checked_container(path, key, *, compressor: bool):
 
 
 def _pick(path, model_number, count: int, step: int = 1) -> int:
-    """The index of model ``model_number`` (negative counts from the end) among ``count``
-    models stored ``step`` entries each."""
-    if model_number is not None and not is_int(model_number):
-        raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
+    """The index of model ``model_number`` (an integer, negative counts from the end)
+    among ``count`` models stored ``step`` entries each."""
     if not -count <= model_number < count:
         raise ValueError(
             f"model_number must be in [{-count}, {count - 1}]: {path} holds "
@@ -635,22 +630,36 @@ def read_container(path, model_number: int | None = None, *, key=None):
     """
     if model_number is not None and not is_int(model_number):
         raise TypeError(f"model_number must be an integer, got {type(model_number).__name__}")
+
+    def pick(count, best):
+        return [best if model_number is None else _pick(path, model_number, count)]
+
+    estimator, normalisation, models = _read_models(path, key, pick)
+    return estimator, normalisation, models[0]
+
+
+def _read_models(path, key, pick):
+    """``(estimator_meta, normalisation, models)`` of the models ``pick(count, best)``
+    numbers, read and checked as :func:`read_container` says, the file decoded once."""
     meta, estimator, entries, archive, members, best = _checked_container(
         path, key, compressor=False
     )
-    k = best if model_number is None else _pick(path, model_number, len(entries))
-    entry = entries[k]
-    masks, w = _read_network(path, archive, members, entry, k)
+    models = []
+    for k in pick(len(entries), best):
+        entry = entries[k]
+        masks, w = _read_network(path, archive, members, entry, k)
+        models.append(
+            {
+                "layer_sizes": entry["layer_sizes"],
+                "masks": masks,
+                "w": w,
+                "beta_reg": entry["beta_reg"],
+                "records": [e["record"] for e in entries[: k + 1]],
+            }
+        )
     n_in, n_out = estimator["n_features_in"], estimator["n_outputs"]
     normalisation = _read_normalisation(path, archive, members, n_in, n_out)
-    model = {
-        "layer_sizes": entry["layer_sizes"],
-        "masks": masks,
-        "w": w,
-        "beta_reg": entry["beta_reg"],
-        "records": [e["record"] for e in entries[: k + 1]],
-    }
-    return estimator, normalisation, model
+    return estimator, normalisation, models
 
 
 def read_compressor(path, model_number: int | None = None, *, key=None):
@@ -717,12 +726,23 @@ def read_state(path, model_number: int | None = None, *, key=None) -> tuple[Fitt
     constructor parameters the file carries (checked for type only: the estimator
     validates their values)."""
     meta, normalisation, stored = read_container(path, model_number, key=key)
+    return _state_of_stored(meta, normalisation, stored), meta["params"]
+
+
+def read_states(path, *, key=None) -> tuple[list[FittedState], dict]:
+    """Every model of a file as a fitted state, in order (the file decoded once), and the
+    constructor parameters it carries."""
+    meta, normalisation, models = _read_models(path, key, lambda count, best: range(count))
+    return [_state_of_stored(meta, normalisation, m) for m in models], meta["params"]
+
+
+def _state_of_stored(meta: dict, normalisation: dict, stored: dict) -> FittedState:
     history = meta.get("history")
     if history is None:  # a checkpoint: the records of the models up to this one
         history = [r for r in stored["records"] if r is not None]
     names = meta.get("feature_names")
     classes = meta.get("classes")
-    state = state_of(
+    return state_of(
         meta.get("class", "NeurEcoRegressor"),  # files of format 1 held regressors only
         Network(stored["layer_sizes"], stored["masks"]),
         stored["w"],
@@ -735,4 +755,3 @@ def read_state(path, model_number: int | None = None, *, key=None) -> tuple[Fitt
         classes=None if classes is None else tuple(classes),
         history=history,
     )
-    return state, meta["params"]
