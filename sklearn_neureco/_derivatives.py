@@ -17,7 +17,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._dask import is_dask
-from ._network import row_chunks
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -26,6 +25,11 @@ def _as_float_array(value, name: str) -> np.ndarray:
     a ValueError if it holds NaN or infinity."""
     if value is None:
         raise TypeError(f"{name} must be an array of numbers, got None")
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        # the common case in a user's loop: no copy (no caller writes into it)
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+        return value
     if hasattr(value, "to_numpy"):  # pandas
         value = value.to_numpy()
     not_numbers = f"{name} must be an array of numbers, got {type(value).__name__}"
@@ -41,9 +45,16 @@ def _as_float_array(value, name: str) -> np.ndarray:
         arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(not_numbers) from exc
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def _require_fitted(model) -> None:
+    # check_is_fitted scans every attribute (a few us, which a one-row call notices);
+    # a fitted model has its state
+    if "state_" not in model.__dict__:
+        check_is_fitted(model)
 
 
 class DerivativeMixin:
@@ -70,7 +81,7 @@ class DerivativeMixin:
         -------
         w : ndarray of shape (n_weights, 1)
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         return self.state_.weights.reshape(-1, 1).copy()
 
     def set_weights(self, w) -> int:
@@ -86,26 +97,28 @@ class DerivativeMixin:
             0 on success. Invalid ``w`` raises ``ValueError`` or ``TypeError`` and leaves
             the model as it was.
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         if w is None:
             raise TypeError("w must be an array of numbers, got None")
-        self.state_ = self.state_.with_weights(self._check_weights(w, "w"))
+        self.state_ = self.state_.with_weights(self._check_weights(w, "w").copy())
         return 0
 
     @property
     def n_weights_(self) -> int:
         """Number of trainable weights."""
-        check_is_fitted(self)
+        _require_fitted(self)
         return int(self.state_.weights.size)
 
     def _check_weights(self, w, name: str) -> np.ndarray:
+        """``w`` as a flat float64 array, possibly the caller's own (the passes only read
+        it): :meth:`set_weights` copies it."""
         p = self.state_.weights.size
         if w is None:
             return self.state_.weights
         arr = _as_float_array(w, name)
         if arr.shape not in ((p,), (p, 1)):
             raise ValueError(f"{name} must have shape ({p}, 1) or ({p},), got {arr.shape}")
-        return arr.reshape(-1).copy()
+        return arr.reshape(-1)
 
     def _check_like(self, value, name: str, shape: tuple, what: str) -> np.ndarray:
         arr = _as_float_array(value, name)
@@ -132,7 +145,7 @@ class DerivativeMixin:
         -------
         dy : ndarray, shaped like ``predict(x)``
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         w = self._check_weights(w, "w")
         dw = None if dw is None else self._check_weights(dw, "dw")
         if is_dask(x, dx):  # a Dask collection, chunk by chunk
@@ -140,12 +153,17 @@ class DerivativeMixin:
         X = self._validate_input(x)
         state = self.state_
         if dx is not None:
-            dx = self._check_like(dx, "dx", X.shape, "x") / state.input_scale
-        y, dy = state.network.jvp(w, state.normalize(X), dw, dx)
-        dy = dy * state.output_scale
+            dx = self._check_like(dx, "dx", X.shape, "x")
         link = self._objective
-        if not link.link_is_identity:
-            dy = link.link_jvp(y * state.output_scale + state.output_shift, dy)
+        dy = np.empty((X.shape[0], self._n_predictions()))
+        # normalised block by block: the copies stay in cache
+        for rows, xn in state.normalized_blocks(X):
+            dxn = None if dx is None else dx[rows] / state.input_scale
+            f, df = state.network.jvp(w, xn, dw, dxn)
+            df *= state.output_scale
+            if not link.link_is_identity:
+                df = link.link_jvp(f * state.output_scale + state.output_shift, df)
+            dy[rows] = df
         return self._shape_output(dy)
 
     def gradient(self, w, x, py):
@@ -167,7 +185,7 @@ class DerivativeMixin:
         px : ndarray of shape (n_samples, n_features)
             ``px_i = (dy_i/dx_i)^T py_i``.
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         w = self._check_weights(w, "w")
         if is_dask(x, py):
             return _dask.gradient(self, w, x, py)
@@ -175,13 +193,18 @@ class DerivativeMixin:
         state = self.state_
         shape = (X.shape[0], self._n_predictions())
         py = self._check_like(py, "py", shape, self._prediction)
-        xn = state.normalize(X)
         link = self._objective
-        if not link.link_is_identity:
-            f = state.network.forward(w, xn) * state.output_scale + state.output_shift
-            py = link.link_vjp(f, py)
-        _, gw, gx = state.network.vjp(w, xn, py * state.output_scale)
-        return gw.reshape(-1, 1), gx / state.input_scale
+        gw, gx = np.zeros(w.size), np.empty(X.shape)
+        # normalised block by block: the copies stay in cache
+        for rows, xn in state.normalized_blocks(X):
+            py_rows = py[rows]
+            if not link.link_is_identity:
+                f = state.network.forward(w, xn) * state.output_scale + state.output_shift
+                py_rows = link.link_vjp(f, py_rows)
+            _, gw_rows, gx_rows = state.network.vjp(w, xn, py_rows * state.output_scale)
+            gw += gw_rows
+            np.divide(gx_rows, state.input_scale, out=gx[rows])
+        return gw.reshape(-1, 1), gx
 
     def _n_predictions(self) -> int:
         """Columns of what the host predicts (and differentiates)."""
@@ -199,16 +222,15 @@ class DerivativeMixin:
         J : ndarray of shape (n_samples, n_outputs, n_features)
             ``J[i, k, j] = d y_ik / d x_ij``.
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         if is_dask(X):
             return _dask.jacobian(self, X)
         X = self._validate_input(X)
         state = self.state_
-        xn = state.normalize(X)
         J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
-        for rows in row_chunks(X.shape[0]):
+        for rows, xn in state.normalized_blocks(X):
             _, _, J[rows] = state.network.jacobians(
-                state.weights, xn[rows], wrt_weights=False, wrt_inputs=True
+                state.weights, xn, wrt_weights=False, wrt_inputs=True
             )
         J *= state.output_scale[None, :, None]
         J /= state.input_scale[None, None, :]

@@ -45,6 +45,22 @@ def row_chunks(n_rows: int, chunk_rows: int | None = None) -> Iterator[slice]:
         yield slice(start, min(start + chunk_rows, n_rows))
 
 
+def tile_rows(v: np.ndarray, n_rows: int) -> np.ndarray:
+    """``v`` on ``n_rows`` rows, or ``v`` itself where broadcasting it is as fast.
+
+    numpy broadcasts a short row with an inner loop as long as the row (adding a width-3 row
+    to 4096 rows takes 4 times as long as adding a contiguous array), so short rows are
+    copied out on many rows (on a few, the copy costs more than it saves)."""
+    if v.size > 64 or n_rows < 64:
+        return v
+    return np.tile(v, (n_rows, 1))
+
+
+def first_rows(bias: np.ndarray, n: int) -> np.ndarray:
+    """A bias as :meth:`Network.activations` adds it to ``n`` rows (it may come tiled)."""
+    return bias[:n] if bias.ndim == 2 else bias
+
+
 @dataclass(frozen=True)
 class Activation:
     """An elementwise activation, with its derivative written in terms of its output
@@ -199,6 +215,26 @@ class Network:
             b[layer.index] = w[layer.bias_offset : layer.bias_offset + layer.size]
         return W, b
 
+    def _read_only_blocks(self, w: np.ndarray, n_rows: int):
+        """:meth:`unpack` for the passes, which only read the blocks: a full block is a
+        view of ``w`` (a pass on one row costs about as much as copying it), and the biases
+        are tiled to ``n_rows`` rows (:func:`tile_rows`)."""
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+        if w.size != self.n_weights:
+            raise ValueError(f"expected {self.n_weights} weights, got {w.size}")
+        W, b = {}, {}
+        for layer in self.layers:
+            for block in layer.blocks:
+                part = w[block.offset : block.offset + block.index.size]
+                if not block.full:
+                    dense = np.zeros(block.mask.size)
+                    dense[block.index] = part
+                    part = dense
+                W[layer.index, block.source] = part.reshape(block.mask.shape)
+            bias = w[layer.bias_offset : layer.bias_offset + layer.size]
+            b[layer.index] = tile_rows(bias, n_rows)
+        return W, b
+
     def pack(self, W, b) -> np.ndarray:
         """Inverse of :meth:`unpack`: entries on absent links are ignored."""
         w = np.empty(self.n_weights)
@@ -212,18 +248,26 @@ class Network:
     # ------------------------------------------------------------------ passes
     def activations(self, W, b, x):
         """All layer outputs ``h[0] = x, ..., h[L+1] = y`` for one row block, from the
-        unpacked weights ``(W, b)``."""
+        unpacked weights ``(W, b)`` (biases as rows, or tiled to at least ``x``'s rows)."""
         h = [x]
+        n = x.shape[0]
         for layer in self.layers:
-            z = np.broadcast_to(b[layer.index], (x.shape[0], layer.size)).copy()
+            z = None
+            bias = first_rows(b[layer.index], n)
             for block in layer.blocks:
-                z += h[block.source] @ W[layer.index, block.source].T
+                product = h[block.source] @ W[layer.index, block.source].T
+                if z is None:  # the bias first: (b + p1) + p2 + ..., in every pass
+                    z = np.add(product, bias, out=product)
+                else:
+                    z += product
+            if z is None:  # a layer whose links were all pruned
+                z = np.broadcast_to(bias, (n, layer.size)).copy()
             h.append(layer.activation.apply(z))
         return h
 
     def forward(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Outputs ``(n, n_outputs)`` of the network at weights ``w`` for inputs ``x``."""
-        W, b = self.unpack(w)
+        W, b = self._read_only_blocks(w, min(x.shape[0], CHUNK_ROWS))
         y = np.empty((x.shape[0], self.n_outputs))
         for rows in row_chunks(x.shape[0]):
             y[rows] = self.activations(W, b, x[rows])[-1]
@@ -234,8 +278,9 @@ class Network:
 
         ``dw=None`` or ``dx=None`` means no perturbation of the weights or inputs.
         """
-        W, b = self.unpack(w)
-        dW, db = self.unpack(dw) if dw is not None else ({}, {})
+        n_rows = min(x.shape[0], CHUNK_ROWS)
+        W, b = self._read_only_blocks(w, n_rows)
+        dW, db = self._read_only_blocks(dw, n_rows) if dw is not None else ({}, {})
         y = np.empty((x.shape[0], self.n_outputs))
         dy = np.empty_like(y)
         for rows in row_chunks(x.shape[0]):
@@ -244,15 +289,29 @@ class Network:
             n = h[0].shape[0]
             for layer in self.layers:
                 l = layer.index
-                z = np.broadcast_to(b[l], (n, layer.size)).copy()
-                dz = np.broadcast_to(db[l], z.shape).copy() if db else np.zeros_like(z)
+                z = dz = None
                 for block in layer.blocks:
                     s = block.source
-                    z += h[s] @ W[l, s].T
-                    if dh[s] is not None:
-                        dz += dh[s] @ W[l, s].T
-                    if dW:
-                        dz += h[s] @ dW[l, s].T
+                    product = h[s] @ W[l, s].T
+                    if z is None:
+                        z = np.add(product, first_rows(b[l], n), out=product)
+                    else:
+                        z += product
+                    for change in (
+                        None if dh[s] is None else dh[s] @ W[l, s].T,
+                        h[s] @ dW[l, s].T if dW else None,
+                    ):
+                        if change is None:
+                            continue
+                        if dz is None:  # (db + c1) + c2 + ..., the order of activations
+                            dz = np.add(change, first_rows(db[l], n), out=change) if db else change
+                        else:
+                            dz += change
+                if z is None:
+                    z = np.broadcast_to(first_rows(b[l], n), (n, layer.size)).copy()
+                if dz is None:
+                    bias = first_rows(db[l], n) if db else 0.0
+                    dz = np.broadcast_to(bias, z.shape).copy()
                 out = layer.activation.apply(z)
                 if layer.activation.slope is not None:
                     dz *= layer.activation.slope(out)
@@ -269,9 +328,8 @@ class Network:
         ``(p,)`` and ``gx[i] = (dy_i/dx_i)^T gy_i`` of shape ``(n, n_inputs)`` (``None`` when
         ``wrt_inputs`` is false, which saves the last back-propagation step).
         """
-        W, b = self.unpack(w)
-        gW = {key: np.zeros_like(Wls) for key, Wls in W.items()}
-        gb = {l: np.zeros_like(bl) for l, bl in b.items()}
+        W, b = self._read_only_blocks(w, min(x.shape[0], CHUNK_ROWS))
+        gw = np.zeros(self.n_weights)  # written in weight order: no dense blocks to pack
         y = np.empty((x.shape[0], self.n_outputs))
         gx = np.empty_like(x) if wrt_inputs else None
         for rows in row_chunks(x.shape[0]):
@@ -286,17 +344,19 @@ class Network:
                     continue
                 if layer.activation.slope is not None:
                     gz = gz * layer.activation.slope(h[l])
-                gb[l] += gz.sum(axis=0)
+                gw[layer.bias_offset : layer.bias_offset + layer.size] += gz.sum(axis=0)
                 for block in layer.blocks:
                     s = block.source
-                    gW[l, s] += gz.T @ h[s]
+                    grad = (gz.T @ h[s]).reshape(-1)
+                    end = block.offset + block.index.size
+                    gw[block.offset : end] += grad if block.full else grad[block.index]
                     if s == 0 and not wrt_inputs:
                         continue
                     contrib = gz @ W[l, s]
                     g[s] = contrib if g[s] is None else g[s] + contrib
             if wrt_inputs:
                 gx[rows] = 0.0 if g[0] is None else g[0]
-        return y, self.pack(gW, gb), gx
+        return y, gw, gx
 
     def jacobians(self, w, x, *, wrt_weights: bool = True, wrt_inputs: bool = False, out=None):
         """Per-sample Jacobians for one row block (no chunking: callers chunk).
@@ -306,7 +366,7 @@ class Network:
         float64 array shaped like ``Jw``, is overwritten and returned as ``Jw``: a caller
         that loops reuses it instead of paging in a fresh array every time.
         """
-        W, b = self.unpack(w)
+        W, b = self._read_only_blocks(w, x.shape[0])
         h = self.activations(W, b, x)
         n, n_out = x.shape[0], self.n_outputs
         Jw = None

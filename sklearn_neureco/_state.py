@@ -10,11 +10,12 @@ its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._network import Network
+from ._network import CHUNK_ROWS, Network, first_rows, row_chunks, tile_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,12 +74,28 @@ class FittedState:
         """Raw inputs to the network's inputs."""
         return (X - self.input_shift) / self.input_scale
 
+    def normalized_blocks(self, X: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """``(rows, normalize(X[rows]))`` block by block (:func:`row_chunks`): a pass over
+        many rows normalises each block just before it needs it, in cache."""
+        n_rows = min(X.shape[0], CHUNK_ROWS)
+        shift = tile_rows(self.input_shift, n_rows)
+        scale = tile_rows(self.input_scale, n_rows)
+        for rows in row_chunks(X.shape[0]):
+            n = rows.stop - rows.start
+            xn = X[rows] - first_rows(shift, n)
+            xn /= first_rows(scale, n)
+            yield rows, xn
+
     def outputs(self, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's)."""
         w = self.weights if weights is None else weights
-        y = self.network.forward(w, self.normalize(X))
-        return y * self.output_scale + self.output_shift
+        y = np.empty((X.shape[0], self.n_outputs))
+        for rows, xn in self.normalized_blocks(X):
+            y[rows] = self.network.forward(w, xn)
+        y *= self.output_scale
+        y += self.output_shift
+        return y
 
 
 def _state_from_plain(plain: dict) -> FittedState:

@@ -213,3 +213,45 @@ def test_gradient_of_a_loss_drives_descent(smooth_data):
     start = loss_and_grad(w0)[0]
     res = minimize(loss_and_grad, w0, jac=True, method="L-BFGS-B", options={"maxiter": 100})
     assert res.fun < 0.1 * start
+
+
+@pytest.mark.parametrize("kind", ["regressor", "binary", "three classes"])
+def test_many_rows_pass_block_by_block(kind, rng):
+    """Past one row block (4,096 rows), normalisation and passes go block by block:
+    the answers are those of the same calls on pieces of the rows (1, 50 and 1,000 rows,
+    each within one block), stitched, and the weight gradient their sum."""
+    from sklearn_neureco import NeurEcoClassifier
+    from tests.test_classifier import make_classes
+
+    if kind == "regressor":
+        X, Y = make_data(n_outputs=3)
+        model = NeurEcoRegressor(random_state=0).fit(X, Y)
+    else:
+        X, y = make_classes(2 if kind == "binary" else 3)
+        model = NeurEcoClassifier(random_state=0).fit(X, y)
+    X = X[rng.integers(0, len(X), size=2 * 4096 + 37)] * rng.uniform(0.9, 1.1, size=(1, 3))
+    w = model.get_weights()
+    dw = rng.normal(size=w.shape)
+    dx = rng.normal(size=X.shape) * X.std(axis=0)
+    predict = model.predict if kind == "regressor" else model.predict_proba
+    py = rng.normal(size=predict(X).shape)
+
+    edges = [0, 1, 51, *range(1051, len(X), 1000), len(X)]
+    pieces = [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    stitched = {
+        "predict": np.concatenate([predict(X[s]) for s in pieces]),
+        "forward": np.concatenate([model.forward_derivative(w, dw, X[s], dx[s]) for s in pieces]),
+        "input gradient": np.concatenate([model.gradient(w, X[s], py[s])[1] for s in pieces]),
+        "jacobian": np.concatenate([model.jacobian(X[s]) for s in pieces]),
+    }
+    pw, px = model.gradient(w, X, py)
+    whole = {
+        "predict": predict(X),
+        "forward": model.forward_derivative(w, dw, X, dx),
+        "input gradient": px,
+        "jacobian": model.jacobian(X),
+    }
+    for name, value in whole.items():
+        np.testing.assert_allclose(value, stitched[name], rtol=1e-12, atol=1e-14, err_msg=name)
+    pw_pieces = sum(model.gradient(w, X[s], py[s])[0] for s in pieces)
+    np.testing.assert_allclose(pw, pw_pieces, rtol=1e-10, atol=1e-12 * np.abs(pw).max())
