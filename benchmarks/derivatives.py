@@ -1,11 +1,16 @@
-"""Cost of the derivative API relative to predict, from 10^3 to 10^6 samples.
+"""Cost of the derivative API, from one row to 10^6, against the same network in JAX and
+PyTorch.
 
-Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R]``. For each network it
-prints the best-of-R wall time of ``predict``, ``forward_derivative`` (weights and inputs
-perturbed together) and ``gradient``, their ratios to ``predict`` (targets: at most 2.5
-and 3 from 10^5 rows up), and the peak memory each call allocates (numpy allocations seen
-by tracemalloc), which should grow linearly with the rows. Where PyTorch or JAX is
-installed, it times the same network's forward, JVP and VJP there too (CPU, float64).
+Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R] [--threads T]``. For
+each network it prints the best-of-R wall time of ``predict``, ``forward_derivative``
+(weights and inputs perturbed together) and ``gradient``, their ratios to ``predict``
+(targets: at most 2.5 and 3 from 10^5 rows up), and the peak memory each call allocates
+(numpy allocations seen by tracemalloc), which should grow linearly with the rows. Where
+JAX or PyTorch is installed, a second table times the same fitted network, normalisation
+included, written with ``jax.jit`` and with ``torch.func`` (CPU, float64, on the same
+``--threads`` cores), one row (median of ``--one-row-calls`` calls) and 10^3 rows up; the
+ratios are theirs over ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5
+rows, faster than ``torch.func`` at every size, and a one-row call under 50 us.
 
 OpenBLAS settings: on some machines OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set and slow
 numpy; the script prints the BLAS kernel in use so runs can be compared.
@@ -14,13 +19,14 @@ numpy; the script prints the BLAS kernel in use so runs can be compared.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tracemalloc
 from dataclasses import replace
 from functools import partial
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_neureco import NeurEcoRegressor
 from sklearn_neureco._network import Network, dense_masks
@@ -60,39 +66,133 @@ def wide_model(rng) -> NeurEcoRegressor:
     return model
 
 
-def torch_timings(model, X, dw, dx, py, repeat):
+def _reference_pieces(model):
+    """What a hand-written copy of the fitted model needs: per layer, its incoming blocks
+    ``(source, offset, size, mask shape, active flat indices)`` and bias offset, and the
+    normalisation constants."""
+    net = model.network_
+    layers = [
+        (
+            layer.index,
+            [(b.source, b.offset, b.index.size, b.mask.shape, b.index) for b in layer.blocks],
+            layer.bias_offset,
+            layer.size,
+        )
+        for layer in net.layers
+    ]
+    state = model.state_
+    return layers, (state.input_shift, state.input_scale, state.output_shift, state.output_scale)
+
+
+def jax_calls(model):
+    """``predict``, ``forward_derivative`` and ``gradient`` of the fitted model written in
+    JAX (flat weights in and out, raw inputs and outputs, normalisation included), each
+    ``jax.jit``-compiled, and the function that turns a numpy array into the
+    library's own; None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    layers, (in_shift, in_scale, out_shift, out_scale) = _reference_pieces(model)
+    last = layers[-1][0]
+
+    def f(w, x):
+        h = [(x - in_shift) / in_scale]
+        for l, blocks, bias, size in layers:
+            z = w[bias : bias + size]
+            for s, off, k, shape, index in blocks:
+                dense = jnp.zeros(shape[0] * shape[1]).at[index].set(w[off : off + k])
+                z = z + h[s] @ dense.reshape(shape).T
+            h.append(z if l == last else jnp.tanh(z))
+        return h[-1] * out_scale + out_shift
+
+    predict = jax.jit(f)
+    forward = jax.jit(lambda w, dw, x, dx: jax.jvp(f, (w, x), (dw, dx))[1])
+
+    @jax.jit
+    def gradient(w, x, py):
+        _, pull = jax.vjp(f, w, x)
+        return pull(py)
+
+    def block(fn):  # jax dispatches asynchronously: time until the result exists
+        return lambda *args: jax.block_until_ready(fn(*args))
+
+    calls = {"pred": block(predict), "fwd": block(forward), "grad": block(gradient)}
+    return calls, jnp.asarray
+
+
+def torch_calls(model):
+    """The same with ``torch.func`` (not compiled); None without PyTorch."""
     try:
         import torch
         from torch.func import jvp, vjp
     except ImportError:
         return None
-    torch.set_num_threads(2)
-    net = model.network_
-    W, b = net.unpack(model.weights_)
-    Wt = {k: torch.tensor(v) for k, v in W.items()}
-    bt = {k: torch.tensor(v) for k, v in b.items()}
-    last = net.n_layers
+    layers, constants = _reference_pieces(model)
+    in_shift, in_scale, out_shift, out_scale = (torch.tensor(c) for c in constants)
+    last = layers[-1][0]
+    layers = [
+        (l, [(s, off, k, shape, torch.tensor(index)) for s, off, k, shape, index in blocks], b, n)
+        for l, blocks, b, n in layers
+    ]
 
-    def f(x):
-        h = [x]
-        for l in range(1, last + 1):
-            z = bt[l] + sum(h[s] @ Wt[l, s].T for (tl, s) in Wt if tl == l)
+    def f(w, x):
+        h = [(x - in_shift) / in_scale]
+        for l, blocks, bias, size in layers:
+            z = w[bias : bias + size]
+            for s, off, k, shape, index in blocks:
+                dense = torch.zeros(shape[0] * shape[1], dtype=w.dtype)
+                dense = dense.index_put((index,), w[off : off + k])
+                z = z + h[s] @ dense.reshape(shape).T
             h.append(z if l == last else torch.tanh(z))
-        return h[-1]
+        return h[-1] * out_scale + out_shift
 
-    xt, dxt, pyt = torch.tensor(X), torch.tensor(dx), torch.tensor(py.reshape(len(X), -1))
-    with torch.no_grad():
-        t_pred = best_time(lambda: f(xt), repeat)
-        t_jvp = best_time(lambda: jvp(f, (xt,), (dxt,)), repeat)
-        t_vjp = best_time(lambda: vjp(f, xt)[1](pyt), repeat)
-    return t_pred, t_jvp, t_vjp
+    def predict(w, x):
+        with torch.no_grad():
+            return f(w, x)
+
+    def forward(w, dw, x, dx):
+        return jvp(f, (w, x), (dw, dx))[1]
+
+    def gradient(w, x, py):
+        return vjp(f, w, x)[1](py)
+
+    return {"pred": predict, "fwd": forward, "grad": gradient}, torch.from_numpy
+
+
+def one_row_time(fn, calls: int) -> float:
+    """Median seconds of one call, over ``calls`` calls (after a warm-up call)."""
+    fn()
+    times = np.empty(calls)
+    for i in range(calls):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return float(np.median(times))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-rows", type=int, default=10**6)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one-row-calls", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1, help="cores for every library")
     args = parser.parse_args()
+    # before JAX is imported: XLA reads its thread settings once
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
+        f"intra_op_parallelism_threads={args.threads}",
+    )
+    threadpool_limits(args.threads)
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
     print(f"BLAS: {blas}")
     rng = np.random.default_rng(0)
@@ -103,9 +203,11 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
-    extra = []
+    peer_rows = []
     for name, model in models.items():
-        n_rows = 1000
+        peers = {"jax.jit": jax_calls(model), "torch.func": torch_calls(model)}
+        peers = {lib: calls for lib, calls in peers.items() if calls is not None}
+        n_rows = 1
         while n_rows <= args.max_rows:
             X = rng.normal(size=(n_rows, model.n_features_in_)) * model.input_scale_
             X += model.input_shift_
@@ -118,28 +220,54 @@ def main() -> None:
                 "fwd": partial(model.forward_derivative, w, dw, X, dx),
                 "grad": partial(model.gradient, w, X, py),
             }
-            times = {k: best_time(fn, args.repeat) for k, fn in calls.items()}
-            mem = {k: peak_memory(fn) / 2**20 for k, fn in calls.items()}
-            print(
-                f"{name:<18}{model.n_weights_:>8}{n_rows:>9}{times['pred']:>11.4f}"
-                f"{times['fwd']:>12.4f}{times['grad']:>11.4f}"
-                f"{times['fwd'] / times['pred']:>9.2f}{times['grad'] / times['pred']:>10.2f}"
-                f"{mem['pred']:>9.1f}/{mem['fwd']:.1f}/{mem['grad']:.1f}"
-            )
-            if n_rows == 10**5:
-                t = torch_timings(model, X, dw, dx, py, args.repeat)
-                if t is not None:
-                    extra.append((name, n_rows, "torch", t, times))
-            n_rows *= 10
-    if extra:
-        print("\nPyTorch on the same network (forward, JVP in inputs, VJP to inputs):")
-        for name, n_rows, lib, (tp, tj, tv), ours in extra:
-            print(
-                f"{name:<18}{n_rows:>9} {lib}: predict {tp:.4f}s jvp {tj:.4f}s vjp {tv:.4f}s"
-                f" | ours: {ours['pred']:.4f}s {ours['fwd']:.4f}s {ours['grad']:.4f}s"
-            )
-    else:
-        print("\n(PyTorch not installed: no comparison; `pip install torch==2.13.0` adds it)")
+            # the peers get the same values: flat weights, outputs as (n, n_outputs)
+            args_of = {
+                "pred": (w.ravel(), X),
+                "fwd": (w.ravel(), dw.ravel(), X, dx),
+                "grad": (w.ravel(), X, py.reshape(n_rows, -1)),
+            }
+
+            def timed(fns, single=n_rows == 1, a=args_of, convert=None):
+                if convert is not None:
+                    a = {k: tuple(convert(v) for v in values) for k, values in a.items()}
+                if single:
+                    return {
+                        k: one_row_time(partial(fn, *a[k]), args.one_row_calls)
+                        for k, fn in fns.items()
+                    }
+                return {k: best_time(partial(fn, *a[k]), args.repeat) for k, fn in fns.items()}
+
+            ours = timed({k: (lambda *_, fn=fn: fn()) for k, fn in calls.items()})
+            if n_rows > 1:
+                mem = {k: peak_memory(fn) / 2**20 for k, fn in calls.items()}
+                print(
+                    f"{name:<18}{model.n_weights_:>8}{n_rows:>9}{ours['pred']:>11.4f}"
+                    f"{ours['fwd']:>12.4f}{ours['grad']:>11.4f}"
+                    f"{ours['fwd'] / ours['pred']:>9.2f}{ours['grad'] / ours['pred']:>10.2f}"
+                    f"{mem['pred']:>9.1f}/{mem['fwd']:.1f}/{mem['grad']:.1f}"
+                )
+            peer_rows.append((name, n_rows, "ours", ours, ours))
+            for lib, (fns, convert) in peers.items():
+                peer_rows.append((name, n_rows, lib, timed(fns, convert=convert), ours))
+            n_rows = 1000 if n_rows == 1 else n_rows * 10
+    print(
+        "\nThe same calls on the same network (flat weights, raw inputs and outputs,"
+        " normalisation included;\nforward_derivative perturbs weights and inputs, gradient"
+        " returns both), on --threads cores;\none row: median of --one-row-calls calls."
+        " Ratio: theirs / ours (over 1: ours is faster)."
+    )
+    if not any(lib != "ours" for _, _, lib, _, _ in peer_rows):
+        print("(neither JAX nor PyTorch is installed: `pip install jax jaxlib torch==2.13.0`)")
+    head = f"{'network':<18}{'rows':>9}  {'library':<11}"
+    head += f"{'predict':>11}{'fwd_deriv':>11}{'gradient':>11}"
+    print(head + f"{'ratios':>22}")
+    print("-" * (len(head) + 22))
+    for name, n_rows, lib, t, ours in peer_rows:
+        unit, scale = ("us", 1e6) if n_rows == 1 else ("ms", 1e3)
+        digits = 1 if n_rows == 1 else 2
+        cells = "".join(f"{t[k] * scale:>9.{digits}f}{unit}" for k in ("pred", "fwd", "grad"))
+        ratios = "" if lib == "ours" else " ".join(f"{t[k] / ours[k]:6.2f}" for k in t)
+        print(f"{name:<18}{n_rows:>9}  {lib:<11}{cells}  {ratios}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.mark.parametrize(
     "args",
     [
-        ["derivatives.py", "--max-rows", "1000", "--repeat", "1"],
+        ["derivatives.py", "--max-rows", "1000", "--repeat", "1", "--one-row-calls", "20"],
         ["accuracy.py", "--only", "diabetes", "--skip-large"],
         ["classification.py", "--only", "wine"],
         ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
