@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._dask import is_dask
+from ._network import CHUNK_ROWS, first_rows, tile_rows
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -156,10 +157,13 @@ class DerivativeMixin:
             dx = self._check_like(dx, "dx", X.shape, "x")
         link = self._objective
         dy = np.empty((X.shape[0], self._n_predictions()))
+        network, n_rows = state.network, min(X.shape[0], CHUNK_ROWS)
+        w, in_scale = network.bind(w, n_rows), tile_rows(state.input_scale, n_rows)
+        dw = None if dw is None else network.bind(dw, n_rows)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
-            dxn = None if dx is None else dx[rows] / state.input_scale
-            f, df = state.network.jvp(w, xn, dw, dxn)
+            dxn = None if dx is None else dx[rows] / first_rows(in_scale, len(xn))
+            f, df = network.jvp(w, xn, dw, dxn)
             df *= state.output_scale
             if not link.link_is_identity:
                 df = link.link_jvp(f * state.output_scale + state.output_shift, df)
@@ -195,15 +199,17 @@ class DerivativeMixin:
         py = self._check_like(py, "py", shape, self._prediction)
         link = self._objective
         gw, gx = np.zeros(w.size), np.empty(X.shape)
+        network, n_rows = state.network, min(X.shape[0], CHUNK_ROWS)
+        w, in_scale = network.bind(w, n_rows), tile_rows(state.input_scale, n_rows)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             py_rows = py[rows]
             if not link.link_is_identity:
-                f = state.network.forward(w, xn) * state.output_scale + state.output_shift
+                f = network.forward(w, xn) * state.output_scale + state.output_shift
                 py_rows = link.link_vjp(f, py_rows)
-            _, gw_rows, gx_rows = state.network.vjp(w, xn, py_rows * state.output_scale)
+            _, gw_rows, gx_rows = network.vjp(w, xn, py_rows * state.output_scale)
             gw += gw_rows
-            np.divide(gx_rows, state.input_scale, out=gx[rows])
+            np.divide(gx_rows, first_rows(in_scale, len(xn)), out=gx[rows])
         return gw.reshape(-1, 1), gx
 
     def _n_predictions(self) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,15 @@ def tile_rows(v: np.ndarray, n_rows: int) -> np.ndarray:
 def first_rows(bias: np.ndarray, n: int) -> np.ndarray:
     """A bias as :meth:`Network.activations` adds it to ``n`` rows (it may come tiled)."""
     return bias[:n] if bias.ndim == 2 else bias
+
+
+class BoundWeights(NamedTuple):
+    """Weights read for the passes (:meth:`Network.bind`)."""
+
+    flat: np.ndarray  # (n_weights,)
+    W: dict  # (layer, source) -> dense block (n_target, n_source), a view where it can be
+    b: dict  # layer -> biases, tiled to n_rows rows where that pays
+    n_rows: int
 
 
 @dataclass(frozen=True)
@@ -215,10 +225,13 @@ class Network:
             b[layer.index] = w[layer.bias_offset : layer.bias_offset + layer.size]
         return W, b
 
-    def _read_only_blocks(self, w: np.ndarray, n_rows: int):
-        """:meth:`unpack` for the passes, which only read the blocks: a full block is a
-        view of ``w`` (a pass on one row costs about as much as copying it), and the biases
-        are tiled to ``n_rows`` rows (:func:`tile_rows`)."""
+    def bind(self, w: np.ndarray, n_rows: int) -> BoundWeights:
+        """The weights ``w`` read once for passes over blocks of up to ``n_rows`` rows.
+
+        The passes take flat weights or these: a caller that passes block by block binds
+        once. A full block is a view of ``w`` (a pass on one row costs about as much as
+        copying it), and the biases are tiled to ``n_rows`` rows (:func:`tile_rows`).
+        """
         w = np.asarray(w, dtype=np.float64).reshape(-1)
         if w.size != self.n_weights:
             raise ValueError(f"expected {self.n_weights} weights, got {w.size}")
@@ -233,7 +246,14 @@ class Network:
                 W[layer.index, block.source] = part.reshape(block.mask.shape)
             bias = w[layer.bias_offset : layer.bias_offset + layer.size]
             b[layer.index] = tile_rows(bias, n_rows)
-        return W, b
+        return BoundWeights(w, W, b, n_rows)
+
+    def _bound(self, w, n_rows: int) -> tuple[dict, dict]:
+        if not isinstance(w, BoundWeights):
+            return self.bind(w, n_rows)[1:3]
+        if w.n_rows < n_rows:  # tiled for fewer rows
+            return self.bind(w.flat, n_rows)[1:3]
+        return w.W, w.b
 
     def pack(self, W, b) -> np.ndarray:
         """Inverse of :meth:`unpack`: entries on absent links are ignored."""
@@ -266,8 +286,9 @@ class Network:
         return h
 
     def forward(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Outputs ``(n, n_outputs)`` of the network at weights ``w`` for inputs ``x``."""
-        W, b = self._read_only_blocks(w, min(x.shape[0], CHUNK_ROWS))
+        """Outputs ``(n, n_outputs)`` of the network at weights ``w`` (flat, or bound by
+        :meth:`bind`, as in every pass) for inputs ``x``."""
+        W, b = self._bound(w, min(x.shape[0], CHUNK_ROWS))
         y = np.empty((x.shape[0], self.n_outputs))
         for rows in row_chunks(x.shape[0]):
             y[rows] = self.activations(W, b, x[rows])[-1]
@@ -279,8 +300,8 @@ class Network:
         ``dw=None`` or ``dx=None`` means no perturbation of the weights or inputs.
         """
         n_rows = min(x.shape[0], CHUNK_ROWS)
-        W, b = self._read_only_blocks(w, n_rows)
-        dW, db = self._read_only_blocks(dw, n_rows) if dw is not None else ({}, {})
+        W, b = self._bound(w, n_rows)
+        dW, db = self._bound(dw, n_rows) if dw is not None else ({}, {})
         y = np.empty((x.shape[0], self.n_outputs))
         dy = np.empty_like(y)
         for rows in row_chunks(x.shape[0]):
@@ -328,7 +349,7 @@ class Network:
         ``(p,)`` and ``gx[i] = (dy_i/dx_i)^T gy_i`` of shape ``(n, n_inputs)`` (``None`` when
         ``wrt_inputs`` is false, which saves the last back-propagation step).
         """
-        W, b = self._read_only_blocks(w, min(x.shape[0], CHUNK_ROWS))
+        W, b = self._bound(w, min(x.shape[0], CHUNK_ROWS))
         gw = np.zeros(self.n_weights)  # written in weight order: no dense blocks to pack
         y = np.empty((x.shape[0], self.n_outputs))
         gx = np.empty_like(x) if wrt_inputs else None
@@ -366,7 +387,7 @@ class Network:
         float64 array shaped like ``Jw``, is overwritten and returned as ``Jw``: a caller
         that loops reuses it instead of paging in a fresh array every time.
         """
-        W, b = self._read_only_blocks(w, x.shape[0])
+        W, b = self._bound(w, x.shape[0])
         h = self.activations(W, b, x)
         n, n_out = x.shape[0], self.n_outputs
         Jw = None
