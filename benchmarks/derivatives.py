@@ -1,15 +1,16 @@
 """Cost of the derivative API, from one row to 10^6, against the same network in JAX and
 PyTorch.
 
-Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R] [--threads T]``. For
-each network it prints the best-of-R wall time of ``predict``, ``forward_derivative``
-(weights and inputs perturbed together) and ``gradient``, their ratios to ``predict``
-(targets: at most 2.5 and 3 from 10^5 rows up), and the peak memory each call allocates
-(numpy allocations seen by tracemalloc), which should grow linearly with the rows. Where
-JAX or PyTorch is installed, a second table times the same fitted network, normalisation
-included, written with ``jax.jit`` and with ``torch.func`` (CPU, float64, on the same
-``--threads`` cores), one row (median of ``--one-row-calls`` calls) and 10^3 rows up; the
-ratios are theirs over ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5
+Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R] [--threads T]
+[--rst FILE]``. For each network it prints the best-of-R wall time of ``predict``,
+``forward_derivative`` (weights and inputs perturbed together) and ``gradient``, their
+ratios to ``predict`` (targets: at most 2.5 and 3 from 10^5 rows up), and the peak memory
+each call allocates (numpy allocations seen by tracemalloc), which should grow linearly
+with the rows. Where JAX or PyTorch is installed, a second table (``--rst`` writes it for
+the documentation) times the same fitted network, normalisation included, written with
+``jax.jit`` and with ``torch.func`` (CPU, float64, on the same ``--threads`` cores), one
+row (median of ``--one-row-calls`` calls) and 10^3 rows up; the ratios are theirs over
+ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5
 rows, faster than ``torch.func`` at every size, and a one-row call under 50 us.
 
 OpenBLAS settings: on some machines OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set and slow
@@ -26,6 +27,7 @@ from dataclasses import replace
 from functools import partial
 
 import numpy as np
+from rst_table import write_table
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_neureco import NeurEcoRegressor
@@ -179,6 +181,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--one-row-calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1, help="cores for every library")
+    parser.add_argument("--rst", help="also write the peer table here (reStructuredText)")
     args = parser.parse_args()
     # before JAX is imported: XLA reads its thread settings once
     os.environ.setdefault(
@@ -262,12 +265,23 @@ def main() -> None:
     head += f"{'predict':>11}{'fwd_deriv':>11}{'gradient':>11}"
     print(head + f"{'ratios':>22}")
     print("-" * (len(head) + 22))
+    table = []
     for name, n_rows, lib, t, ours in peer_rows:
         unit, scale = ("us", 1e6) if n_rows == 1 else ("ms", 1e3)
         digits = 1 if n_rows == 1 else 2
-        cells = "".join(f"{t[k] * scale:>9.{digits}f}{unit}" for k in ("pred", "fwd", "grad"))
-        ratios = "" if lib == "ours" else " ".join(f"{t[k] / ours[k]:6.2f}" for k in t)
-        print(f"{name:<18}{n_rows:>9}  {lib:<11}{cells}  {ratios}")
+        cells = [f"{t[k] * scale:.{digits}f} {unit}" for k in ("pred", "fwd", "grad")]
+        ratios = [""] * 3 if lib == "ours" else [f"{t[k] / ours[k]:.2f}" for k in t]
+        print(f"{name:<18}{n_rows:>9}  {lib:<11}{''.join(f'{c:>11}' for c in cells)}  ", end="")
+        print(" ".join(f"{r:>6}" for r in ratios))
+        table.append([name.split(" (")[0], f"{n_rows:,}", lib, *cells, "/".join(ratios)])
+    if args.rst:
+        write_table(
+            args.rst,
+            f"Wall time of one call on {args.threads} core(s); ratios: theirs over ours for"
+            " predict / forward_derivative / gradient (over 1: ours is faster).",
+            ["network", "rows", "library", "predict", "fwd_deriv", "gradient", "ratios"],
+            [[c if c != "//" else "" for c in row] for row in table],
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ so ``dy/dx = output_scale * dy_norm/dx_norm / input_scale``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -123,7 +125,7 @@ class DerivativeMixin:
 
     def _check_like(self, value, name: str, shape: tuple, what: str) -> np.ndarray:
         arr = _as_float_array(value, name)
-        if arr.size != int(np.prod(shape)) or arr.shape not in (shape, shape[:1]):
+        if arr.size != math.prod(shape) or arr.shape not in (shape, shape[:1]):
             raise ValueError(f"{name} must be shaped like {what}, i.e. {shape}, got {arr.shape}")
         return arr.reshape(shape)
 

@@ -89,7 +89,8 @@ def _tanh_in_place(z: np.ndarray) -> np.ndarray:
 
 
 def _tanh_slope(t: np.ndarray) -> np.ndarray:
-    return 1.0 - t * t
+    slope = np.multiply(t, t)
+    return np.subtract(1.0, slope, out=slope)
 
 
 def _identity(z: np.ndarray) -> np.ndarray:
@@ -364,7 +365,8 @@ class Network:
                 if gz is None:  # nothing flows back through this layer
                     continue
                 if layer.activation.slope is not None:
-                    gz = gz * layer.activation.slope(h[l])
+                    slope = layer.activation.slope(h[l])
+                    gz = np.multiply(gz, slope, out=slope)
                 gw[layer.bias_offset : layer.bias_offset + layer.size] += gz.sum(axis=0)
                 for block in layer.blocks:
                     s = block.source
@@ -373,10 +375,12 @@ class Network:
                     gw[block.offset : end] += grad if block.full else grad[block.index]
                     if s == 0 and not wrt_inputs:
                         continue
-                    contrib = gz @ W[l, s]
-                    g[s] = contrib if g[s] is None else g[s] + contrib
-            if wrt_inputs:
-                gx[rows] = 0.0 if g[0] is None else g[0]
+                    if g[s] is None:  # the inputs' share goes straight into gx
+                        g[s] = np.matmul(gz, W[l, s], out=gx[rows] if s == 0 else None)
+                    else:
+                        g[s] += gz @ W[l, s]
+            if wrt_inputs and g[0] is None:
+                gx[rows] = 0.0
         return y, gw, gx
 
     def jacobians(self, w, x, *, wrt_weights: bool = True, wrt_inputs: bool = False, out=None):
