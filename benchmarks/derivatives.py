@@ -277,7 +277,8 @@ def main() -> None:
     if args.rst:
         write_table(
             args.rst,
-            f"Wall time of one call on {args.threads} core(s); ratios: theirs over ours for"
+            f"Wall time of one call on {args.threads} core{'s' if args.threads > 1 else ''};"
+            " ratios: theirs over ours for"
             " predict / forward_derivative / gradient (over 1: ours is faster).",
             ["network", "rows", "library", "predict", "fwd_deriv", "gradient", "ratios"],
             [[c if c != "//" else "" for c in row] for row in table],
