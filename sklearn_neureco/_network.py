@@ -57,9 +57,10 @@ def tile_rows(v: np.ndarray, n_rows: int) -> np.ndarray:
     return np.tile(v, (n_rows, 1))
 
 
-def first_rows(bias: np.ndarray, n: int) -> np.ndarray:
-    """A bias as :meth:`Network.activations` adds it to ``n`` rows (it may come tiled)."""
-    return bias[:n] if bias.ndim == 2 else bias
+def first_rows(v: np.ndarray, n: int) -> np.ndarray:
+    """A row (a bias, a shift) to combine with ``n`` rows: ``v`` or, if it came from
+    :func:`tile_rows` tiled, its first ``n`` rows."""
+    return v[:n] if v.ndim == 2 else v
 
 
 class BoundWeights(NamedTuple):
@@ -212,19 +213,10 @@ class Network:
         """Split a packed vector into dense weight blocks and biases.
 
         Returns ``(W, b)`` where ``W[(l, s)]`` is ``(n_l, n_s)`` with zeros on absent links
-        and ``b[l]`` is ``(n_l,)``.
+        and ``b[l]`` is ``(n_l,)``. The blocks are the caller's to change.
         """
-        w = np.asarray(w, dtype=np.float64).reshape(-1)
-        if w.size != self.n_weights:
-            raise ValueError(f"expected {self.n_weights} weights, got {w.size}")
-        W, b = {}, {}
-        for layer in self.layers:
-            for block in layer.blocks:
-                dense = np.zeros(block.mask.size)
-                dense[block.index] = w[block.offset : block.offset + block.index.size]
-                W[layer.index, block.source] = dense.reshape(block.mask.shape)
-            b[layer.index] = w[layer.bias_offset : layer.bias_offset + layer.size]
-        return W, b
+        bound = self.bind(w, 1)
+        return {key: block.copy() for key, block in bound.W.items()}, bound.b
 
     def bind(self, w: np.ndarray, n_rows: int) -> BoundWeights:
         """The weights ``w`` read once for passes over blocks of up to ``n_rows`` rows.
