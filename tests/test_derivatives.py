@@ -255,3 +255,27 @@ def test_many_rows_pass_block_by_block(kind, rng):
         np.testing.assert_allclose(value, stitched[name], rtol=1e-12, atol=1e-14, err_msg=name)
     pw_pieces = sum(model.gradient(w, X[s], py[s])[0] for s in pieces)
     np.testing.assert_allclose(pw, pw_pieces, rtol=1e-10, atol=1e-12 * np.abs(pw).max())
+
+
+def test_derivative_calls_leave_their_arguments_alone(fitted, rng):
+    """float64 arguments are used without a copy: no call may write into them."""
+    model, X = fitted
+    w = model.get_weights() + 0.1
+    args = {
+        "w": w,
+        "dw": rng.normal(size=w.shape),
+        "x": X.copy(),
+        "dx": rng.normal(size=X.shape),
+        "py": rng.normal(size=model.predict(X).shape),
+    }
+    before = {name: value.copy() for name, value in args.items()}
+    model.forward_derivative(args["w"], args["dw"], args["x"], args["dx"])
+    model.gradient(args["w"], args["x"], args["py"])
+    model.jacobian(args["x"])
+    model.set_weights(args["w"])
+    model.predict(args["x"])
+    args["w"][0] += 1.0  # set_weights kept a copy
+    assert np.array_equal(model.get_weights(), before["w"])
+    args["w"][0] -= 1.0
+    for name, value in args.items():
+        assert np.array_equal(value, before[name]), name
