@@ -18,6 +18,18 @@ from sklearn.utils.validation import check_is_fitted
 _GROWTH_STEPS = ("linear", "resume", "layer1", "layer2", "layer3")
 
 
+def _searches(records: list[dict]) -> list[list[dict]]:
+    """A build's records split into its searches: each starts at a linear (or resumed)
+    network; a build searches again on the inputs its first search kept (see
+    ``_architecture.Builder.run``)."""
+    searches: list[list[dict]] = []
+    for record in records:
+        if record["step"] in ("linear", "resume") or not searches:
+            searches.append([])
+        searches[-1].append(record)
+    return searches
+
+
 def check_matplotlib_support(caller: str) -> None:
     try:
         import matplotlib  # noqa: F401
@@ -54,7 +66,9 @@ class BuildDisplay:
     train_points_, valid_points_ : matplotlib PathCollection
         One point per candidate.
     growth_lines_, pruning_lines_ : list of matplotlib Line2D
-        One growth path per build, and the pruning path of each build (its kept trials).
+        One growth path per search, and the pruning path of each search (its kept
+        trials). A build searches once, or twice when pruning disconnected a third of its
+        inputs (the second search runs on the inputs left).
     chosen_point_ : matplotlib PathCollection
         The chosen network.
 
@@ -65,7 +79,7 @@ class BuildDisplay:
     >>> X = np.random.default_rng(0).uniform(-1, 1, (200, 2))
     >>> model = NeurEcoRegressor(random_state=0).fit(X, np.sin(3 * X[:, 0]) * X[:, 1])
     >>> display = BuildDisplay.from_estimator(model)
-    >>> len(display.growth_lines_)  # one build
+    >>> len(display.growth_lines_)  # one build, one search
     1
     """
 
@@ -108,27 +122,8 @@ class BuildDisplay:
         )
         self.growth_lines_, self.pruning_lines_ = [], []
         for build in sorted({r.get("build", 0) for r in searched}):
-            mine = [r for r in searched if r.get("build", 0) == build]
-            grown = [r for r in mine if r["step"] in _GROWTH_STEPS]
-            kept = [r for r in mine if r["step"] == "prune" and r.get("kept")]
-            (line,) = ax.plot(
-                [r["n_weights"] for r in grown],
-                [r["valid_rmse"] for r in grown],
-                color="C1",
-                alpha=0.5,
-                lw=1,
-                label="growth" if not self.growth_lines_ else None,
-            )
-            self.growth_lines_.append(line)
-            if kept:
-                (line,) = ax.plot(
-                    [r["n_weights"] for r in kept],
-                    [r["valid_rmse"] for r in kept],
-                    color="C2",
-                    lw=1.5,
-                    label="pruning" if not self.pruning_lines_ else None,
-                )
-                self.pruning_lines_.append(line)
+            for mine in _searches([r for r in searched if r.get("build", 0) == build]):
+                self._plot_search(ax, mine)
         self.chosen_point_ = ax.scatter(
             [self.chosen["n_weights"]],
             [self.chosen["valid_rmse"]],
@@ -142,6 +137,29 @@ class BuildDisplay:
         ax.legend()
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+    def _plot_search(self, ax, mine: list[dict]) -> None:
+        """The growth path and the kept pruning trials of one search."""
+        grown = [r for r in mine if r["step"] in _GROWTH_STEPS]
+        kept = [r for r in mine if r["step"] == "prune" and r.get("kept")]
+        (line,) = ax.plot(
+            [r["n_weights"] for r in grown],
+            [r["valid_rmse"] for r in grown],
+            color="C1",
+            alpha=0.5,
+            lw=1,
+            label="growth" if not self.growth_lines_ else None,
+        )
+        self.growth_lines_.append(line)
+        if kept:
+            (line,) = ax.plot(
+                [r["n_weights"] for r in kept],
+                [r["valid_rmse"] for r in kept],
+                color="C2",
+                lw=1.5,
+                label="pruning" if not self.pruning_lines_ else None,
+            )
+            self.pruning_lines_.append(line)
 
 
 class SensitivityDisplay:

@@ -19,6 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ["classification.py", "--only", "wine"],
         ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
         ["compression.py", "--only", "S-curve", "--seeds", "0"],
+        ["seed_spread.py", "--rows", "300", "--seeds", "0,1"],
         pytest.param(
             ["dask_training.py", "--rows", "6000", "--search-rows", "1000", "--workers", "1"]
             + ["--workers-rows", "6000"],

@@ -39,12 +39,29 @@ def test_build_display_shows_every_candidate_and_the_paths(model):
     np.testing.assert_array_equal(
         display.valid_points_.get_offsets()[:, 1], [r["valid_rmse"] for r in searched]
     )
-    assert len(display.growth_lines_) == 2  # n_init=2: one growth path per build
+    # n_init=2: one growth path per search, each build searching once or twice
+    searches = [r["build"] for r in model.history_ if r["step"] == "linear"]
+    assert set(searches) == {0, 1}
+    assert len(display.growth_lines_) == len(searches)
     kept = [r for r in searched if r["step"] == "prune" and r.get("kept")]
     assert sum(len(line.get_xdata()) for line in display.pruning_lines_) == len(kept)
     (chosen,) = display.chosen_point_.get_offsets()
     assert chosen[0] == model.n_weights_
     assert display.ax_.get_xscale() == "log"
+
+
+def test_build_display_draws_each_search_of_a_build_apart():
+    # 2 of 6 inputs matter: the build searches again on them, and the second growth
+    # path starts at its own linear network, not at the end of the first
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, size=(400, 6))
+    model = NeurEcoRegressor(random_state=0).fit(X, np.sin(2 * X[:, 0]) * X[:, 1] + X[:, 1] ** 2)
+    display = BuildDisplay.from_estimator(model)
+    linear = [r for r in model.history_ if r["step"] == "linear"]
+    assert len(display.growth_lines_) == len(linear) == 2
+    for line, start in zip(display.growth_lines_, linear, strict=True):
+        assert line.get_xdata()[0] == start["n_weights"]
+        assert line.get_ydata()[0] == start["valid_rmse"]
 
 
 def test_sensitivity_display_follows_the_jacobian(model):

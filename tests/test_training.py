@@ -55,6 +55,32 @@ def test_several_outputs(rng):
     assert rmse(pred, smooth_function(X_test, 3)) < 2e-2
 
 
+@pytest.mark.parametrize("data_seed", [3, 4])
+def test_inputs_that_do_not_matter_are_disconnected_and_searched_without(data_seed):
+    # 4 of 6 inputs are inert. Link-by-link pruning left each of them a few links (all 4
+    # on data 3, one on data 4); whole-input pruning removes them, and the search runs
+    # again on the 2 inputs left
+    rng = np.random.default_rng(data_seed)
+    X, X_test = rng.uniform(-1, 1, size=(400, 6)), rng.uniform(-1, 1, size=(2000, 6))
+
+    def f(X):
+        return np.sin(2 * X[:, 0]) * X[:, 1] + X[:, 1] ** 2
+
+    model = NeurEcoRegressor(random_state=0).fit(X, f(X))
+    np.testing.assert_array_equal(model.connected_inputs_, [1, 1, 0, 0, 0, 0])
+    steps = [record["step"] for record in model.history_]
+    assert steps.count("linear") == 2
+    # the second search starts on the inputs the first one kept (on data 4, one inert
+    # input among them, which its own pruning removes)
+    second = model.history_[steps.index("linear", 1)]
+    assert 2 <= second["n_connected_inputs"] <= 3
+    assert rmse(model.predict(X_test), f(X_test)) < 1e-3
+    # without disconnect_inputs_if_possible every input keeps a link and one search runs
+    kept = NeurEcoRegressor(random_state=0, disconnect_inputs_if_possible=False).fit(X, f(X))
+    assert kept.connected_inputs_.all()
+    assert [record["step"] for record in kept.history_].count("linear") == 1
+
+
 def test_linear_data_gives_a_linear_network(rng):
     X = rng.normal(size=(200, 4))
     y = X @ [1.0, -2.0, 0.5, 3.0] + 7.0
