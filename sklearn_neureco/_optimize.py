@@ -212,6 +212,7 @@ class OptimizeResult:
     w: np.ndarray
     loss: float
     n_iter: int
+    gave_up: bool = False  # stopped by ``give_up``: the weights cannot pay for themselves
 
 
 def _stalled(history: list[float], ftol: float, window: int) -> bool:
@@ -223,7 +224,8 @@ def _stalled(history: list[float], ftol: float, window: int) -> bool:
 
 class _EarlyStopping:
     """Tracks the best weights by a monitored (validation) error, and says when to stop:
-    after ``patience`` accepted steps whose error is over ``1 + OVERFIT`` times the best.
+    after ``patience`` accepted steps whose error is over ``1 + OVERFIT`` times the best,
+    or as soon as ``give_up`` (called with each accepted step's error) says so.
 
     A plateau does not stop training (a larger network often needs a while to put its new
     neurons to use); only a validation error that clearly rises again, overfitting, does.
@@ -231,21 +233,24 @@ class _EarlyStopping:
 
     OVERFIT = 0.1
 
-    def __init__(self, monitor, patience: int, w, loss: float):
-        self.monitor, self.patience = monitor, patience
+    def __init__(self, monitor, patience: int, w, loss: float, give_up=None):
+        self.monitor, self.patience, self.give_up = monitor, patience, give_up
         self.best = (np.inf if monitor is None else monitor(w), w.copy(), loss)
         self.waited = 0
+        self.gave_up = False
 
     def update(self, w, loss: float) -> bool:
         """Record accepted weights; True when it is time to stop."""
         if self.monitor is None:
             return False
         error = self.monitor(w)
+        if self.give_up is not None and self.give_up(error):
+            self.gave_up = True
         if error < self.best[0]:
             self.best, self.waited = (error, w.copy(), loss), 0
         elif error > self.best[0] * (1 + self.OVERFIT):
             self.waited += 1
-        return self.waited >= self.patience
+        return self.gave_up or self.waited >= self.patience
 
     def result(self, w, loss: float):
         return (w, loss) if self.monitor is None else (self.best[1], self.best[2])
@@ -261,19 +266,21 @@ def levenberg_marquardt(
     max_iter: int = 2000,
     monitor: Callable[[np.ndarray], float] | None = None,
     patience: int = 10,
+    give_up: Callable[[float], bool] | None = None,
 ) -> OptimizeResult:
     """Minimise ``problem.loss`` by Levenberg-Marquardt with Nielsen's damping update,
     the damping scaled per input (:meth:`TrainingProblem.damping_diagonal`).
 
     With ``monitor`` (the validation error of a weight vector), training also stops once
     ``patience`` accepted steps have not improved it, and returns the best weights seen
-    (early stopping: training that no longer pays on held-out data stops).
+    (early stopping: training that no longer pays on held-out data stops); and once
+    ``give_up``, given each accepted step's validation error, returns True.
     """
     ftol = LM_FTOL if ftol is None else ftol
     window = LM_WINDOW if window is None else window
     w = np.array(w0, dtype=np.float64)
     loss, g, A = problem.normal_equations(w)
-    watch = _EarlyStopping(monitor, patience, w, loss)
+    watch = _EarlyStopping(monitor, patience, w, loss, give_up)
     damping = problem.damping_diagonal()
     mu = 1e-3 * max(float(np.max(np.diag(A))), 1e-12)
     nu = 2.0
@@ -312,7 +319,7 @@ def levenberg_marquardt(
             if mu > 1e16 * max(1.0, float(np.max(np.diag(A)))):
                 break  # no step decreases the loss: a (numerical) minimum
     w, loss = watch.result(w, loss)
-    return OptimizeResult(w, loss, n_iter)
+    return OptimizeResult(w, loss, n_iter, watch.gave_up)
 
 
 def lbfgs(
@@ -325,18 +332,19 @@ def lbfgs(
     max_iter: int = 20000,
     monitor: Callable[[np.ndarray], float] | None = None,
     patience: int = 10,
+    give_up: Callable[[float], bool] | None = None,
 ) -> OptimizeResult:
     """Minimise ``problem.loss`` with scipy's L-BFGS-B and the exact gradient.
 
     It stops as :func:`levenberg_marquardt` does: when the loss fell by less than ``ftol``
     over ``window`` iterations (L-BFGS steps being cheaper and shorter, the window is
-    ``LBFGS_WINDOW``), or early on ``monitor``.
+    ``LBFGS_WINDOW``), or early on ``monitor`` and ``give_up``.
     """
     ftol = LM_FTOL if ftol is None else ftol
     window = LBFGS_WINDOW if window is None else window
     w0 = np.array(w0, dtype=np.float64)
     loss0 = problem.loss(w0)
-    watch = _EarlyStopping(monitor, patience, w0, loss0)
+    watch = _EarlyStopping(monitor, patience, w0, loss0, give_up)
     history = [loss0]
 
     def callback(intermediate_result):
@@ -355,7 +363,7 @@ def lbfgs(
         options={"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 30},
     )
     w, loss = watch.result(res.x, float(res.fun))
-    return OptimizeResult(w, loss, int(res.nit))
+    return OptimizeResult(w, loss, int(res.nit), watch.gave_up)
 
 
 def train_on_growing_rows(
@@ -384,15 +392,20 @@ def train_on_growing_rows(
 
 
 def train(
-    problem: TrainingProblem, w0: np.ndarray, monitor=None, any_rows: bool = False
+    problem: TrainingProblem,
+    w0: np.ndarray,
+    monitor=None,
+    any_rows: bool = False,
+    give_up: Callable[[float], bool] | None = None,
 ) -> OptimizeResult:
     """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS.
 
-    ``monitor`` (validation error of a weight vector) enables early stopping.
+    ``monitor`` (validation error of a weight vector) enables early stopping, and
+    ``give_up`` (see :func:`levenberg_marquardt`) stopping as soon as it says so.
     ``any_rows``: LM whatever the number of rows, for up to ``LM_MAX_WEIGHTS`` weights.
     """
     p = problem.network.n_weights
     rows = problem.x.shape[0] * problem.network.n_outputs
     if p <= LM_MAX_WEIGHTS and (any_rows or rows * p * p <= LM_MAX_FLOPS):
-        return levenberg_marquardt(problem, w0, monitor=monitor)
-    return lbfgs(problem, w0, monitor=monitor)
+        return levenberg_marquardt(problem, w0, monitor=monitor, give_up=give_up)
+    return lbfgs(problem, w0, monitor=monitor, give_up=give_up)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco._network import Network, dense_masks
-from sklearn_neureco._optimize import TrainingProblem, levenberg_marquardt
+from sklearn_neureco._optimize import TrainingProblem, lbfgs, levenberg_marquardt
 
 
 def _teacher_problem(rng, squeeze: float):
@@ -52,3 +52,26 @@ def test_damping_is_relative_input_variance_on_input_links():
     W, b = problem.network.unpack(damping)
     np.testing.assert_allclose(W[1, 0], np.broadcast_to(relative, (4, 3)))
     assert np.all(W[2, 1] == 1) and np.all(b[1] == 1) and np.all(b[2] == 1)
+
+
+@pytest.mark.parametrize("solver", ["lm", "lbfgs"])
+def test_give_up_stops_training_and_keeps_the_best_weights(solver):
+    problem, w0, _ = _teacher_problem(np.random.default_rng(1), 1.0)
+    monitored = []
+
+    def monitor(w):
+        monitored.append(problem.data_error(w))
+        return monitored[-1]
+
+    optimise = levenberg_marquardt if solver == "lm" else lbfgs
+    full = optimise(problem, w0, ftol=0.0, max_iter=200, monitor=monitor)
+    assert not full.gave_up
+    monitored.clear()
+    # the first call is the starting point's, then one per accepted step
+    enough = 0.5 * problem.data_error(w0)
+    stopped = optimise(
+        problem, w0, ftol=0.0, max_iter=200, monitor=monitor, give_up=lambda e: e < enough
+    )
+    assert stopped.gave_up and stopped.n_iter < full.n_iter
+    assert monitored[-1] < enough and all(e >= enough for e in monitored[1:-1])
+    assert problem.data_error(stopped.w) == min(monitored)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
-from sklearn_neureco._architecture import BuildConfig
+from sklearn_neureco._architecture import BuildConfig, Builder, deepen
 from sklearn_neureco._optimize import set_large_product_threads
 from tests._helpers import smooth_function
 
@@ -341,3 +341,34 @@ def test_more_weights_than_training_values_warns():
     n_train = 15 - round(15 * 33.33 / 100)
     warned = any("training values" in str(w.message) for w in caught)
     assert warned == (model.n_weights_ > n_train)
+
+
+def test_a_growing_candidate_that_cannot_pay_for_its_weights_gives_up():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 3))
+    y = smooth_function(X).reshape(-1, 1)
+    builder = Builder(
+        X,
+        y,
+        np.ones(300),
+        np.arange(200),
+        np.arange(200, 300),
+        initial_beta_reg=1e-9,
+        disconnect_inputs_if_possible=True,
+        links_maximum_number=0,
+        rng=np.random.default_rng(0),
+    )
+    linear = builder._fit_linear(np.ones(3, dtype=bool))
+    network, w = deepen(linear.network, linear.w, 8)
+    w = builder.place_neurons(network, w, 1, slice(0, 8))
+
+    def fit(must_beat):
+        cand = builder.fit_candidate(network, w, 1e-9, "layer1", init_beta=0.0, must_beat=must_beat)
+        return cand, builder.history[-1]["n_iter"]
+
+    free, free_iter = fit(None)
+    sure, _ = fit(np.inf)  # a score it always beats: never gives up
+    hopeless, hopeless_iter = fit(-np.inf)  # one it never beats: gives up
+    np.testing.assert_array_equal(sure.w, free.w)
+    assert BuildConfig().give_up_steps <= hopeless_iter < free_iter
+    assert hopeless.valid_error > free.valid_error
