@@ -663,15 +663,7 @@ class Builder:
                 removal = _keep_inputs_connected(current.network, removal)
                 if removal.size == 0:
                     break  # only the inputs' last links are left
-            network, w = remove_links(current.network, current.w, removal)
-            trial = self.fit_candidate(
-                network,
-                w,
-                current.last_beta,
-                "prune",
-                init_beta=current.beta,
-                accept=lambda c, over=over_limit, ref=current: over or not self._better(ref, c),
-            )
+            trial = self._pruning_trial(current, removal, over_limit)
             if trial.kept:
                 current, failed_at = trial, np.inf
             else:
@@ -691,31 +683,32 @@ class Builder:
         while self._within_limit(current.network):
             saliency = self._link_saliency(current)
             inputs = np.flatnonzero(current.network.connected_inputs())
-            links = {j: [] for j in inputs}
-            for _, s, mask, idx, off in current.network.blocks():
-                if s == 0:
-                    for k, j in enumerate(np.unravel_index(idx, mask.shape)[1]):
-                        links[j].append(off + k)
+            links = _links_by_input(current.network)
             by_input = np.array([saliency[links[j]].sum() for j in inputs])
             order = inputs[np.argsort(by_input, kind="stable")]
             n_remove = inputs.size // 2 if n_remove is None else min(n_remove, inputs.size // 2)
             if n_remove == 0:
                 break
             positions = np.concatenate([links[j] for j in order[:n_remove]])
-            network, w = remove_links(current.network, current.w, positions)
-            trial = self.fit_candidate(
-                network,
-                w,
-                current.last_beta,
-                "prune",
-                init_beta=current.beta,
-                accept=lambda c, ref=current: not self._better(ref, c),
-            )
+            trial = self._pruning_trial(current, positions)
             if trial.kept:
                 current, n_remove = trial, None
             else:
                 n_remove //= 2
         return current
+
+    def _pruning_trial(self, current: Candidate, positions, over_limit: bool = False):
+        """``current`` without the links at ``positions``, retrained; kept (``.kept``) if
+        it scores no worse, or whatever its score when ``current`` is over the link limit."""
+        network, w = remove_links(current.network, current.w, positions)
+        return self.fit_candidate(
+            network,
+            w,
+            current.last_beta,
+            "prune",
+            init_beta=current.beta,
+            accept=lambda c: over_limit or not self._better(current, c),
+        )
 
     def _link_saliency(self, cand: Candidate) -> np.ndarray:
         """Optimal-brain-damage saliency of each weight, ``1/2 * A_kk * w_k^2``."""
@@ -738,15 +731,20 @@ def _keep_inputs_connected(network: Network, removal: np.ndarray) -> np.ndarray:
     """``removal`` minus, for each input it would disconnect, the most salient of that
     input's links (the one listed last, as ``removal`` is sorted by saliency)."""
     removal = [int(p) for p in removal]
-    links_of_input: dict[int, list[int]] = {}
-    for _, s, mask, idx, off in network.blocks():
-        if s == 0:
-            for k, j in enumerate(np.unravel_index(idx, mask.shape)[1]):
-                links_of_input.setdefault(int(j), []).append(off + k)
-    for positions in links_of_input.values():
+    for positions in _links_by_input(network).values():
         if set(positions).issubset(removal):
             removal.remove(max(positions, key=removal.index))
     return np.asarray(removal, dtype=int)
+
+
+def _links_by_input(network: Network) -> dict[int, list[int]]:
+    """For each connected input, the positions of its links in the packed vector."""
+    links: dict[int, list[int]] = {}
+    for _, s, mask, idx, off in network.blocks():
+        if s == 0:
+            for k, j in enumerate(np.unravel_index(idx, mask.shape)[1]):
+                links.setdefault(int(j), []).append(off + k)
+    return links
 
 
 def remove_links(network: Network, w, positions) -> tuple[Network, np.ndarray]:
