@@ -688,22 +688,25 @@ class Builder:
         are pruned one by one (Friedman #1: its 5 inert inputs survived link pruning in one
         build of four); its saliency as a whole, the sum of its links', is small.
         """
-        current, n_remove = chosen, None
+        current = chosen
         while self._within_limit(current.network):
+            # ranked once per network: a failed trial leaves it, and its saliencies, as
+            # they were
             saliency = self._link_saliency(current)
-            inputs = np.flatnonzero(current.network.connected_inputs())
             links = _links_by_input(current.network)
-            by_input = np.array([saliency[links[j]].sum() for j in inputs])
+            inputs = np.array(sorted(links))
+            by_input = [saliency[links[j]].sum() for j in inputs]
             order = inputs[np.argsort(by_input, kind="stable")]
-            n_remove = inputs.size // 2 if n_remove is None else min(n_remove, inputs.size // 2)
-            if n_remove == 0:
-                break
-            positions = np.concatenate([links[j] for j in order[:n_remove]])
-            trial = self._pruning_trial(current, positions)
-            if trial.kept:
-                current, n_remove = trial, None
-            else:
+            n_remove = inputs.size // 2
+            while n_remove:
+                positions = np.concatenate([links[j] for j in order[:n_remove]])
+                trial = self._pruning_trial(current, positions)
+                if trial.kept:
+                    break
                 n_remove //= 2
+            if not n_remove:
+                return current
+            current = trial
         return current
 
     def _pruning_trial(self, current: Candidate, positions, over_limit: bool = False):
