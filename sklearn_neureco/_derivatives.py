@@ -19,7 +19,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._dask import is_dask
-from ._network import CHUNK_ROWS, first_rows, tile_rows
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -159,13 +158,14 @@ class DerivativeMixin:
             dx = self._check_like(dx, "dx", X.shape, "x")
         link = self._objective
         dy = np.empty((X.shape[0], self._n_predictions()))
-        network, n_rows = state.network, min(X.shape[0], CHUNK_ROWS)
-        w, in_scale = network.bind(w, n_rows), tile_rows(state.input_scale, n_rows)
+        network = state.network
+        n_rows = min(X.shape[0], network.block_rows)
+        # dx in raw units: the input scale is folded into the weights
+        w = network.bind(w, n_rows, input_scale=state.input_scale)
         dw = None if dw is None else network.bind(dw, n_rows)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
-            dxn = None if dx is None else dx[rows] / first_rows(in_scale, len(xn))
-            f, df = network.jvp(w, xn, dw, dxn)
+            f, df = network.jvp(w, xn, dw, None if dx is None else dx[rows])
             df *= state.output_scale
             if not link.link_is_identity:
                 df = link.link_jvp(f * state.output_scale + state.output_shift, df)
@@ -201,17 +201,18 @@ class DerivativeMixin:
         py = self._check_like(py, "py", shape, self._prediction)
         link = self._objective
         gw, gx = np.zeros(w.size), np.empty(X.shape)
-        network, n_rows = state.network, min(X.shape[0], CHUNK_ROWS)
-        w, in_scale = network.bind(w, n_rows), tile_rows(state.input_scale, n_rows)
+        network = state.network
+        n_rows = min(X.shape[0], network.block_rows)
+        # gx in raw units: the input scale is folded into the weights
+        w = network.bind(w, n_rows, input_scale=state.input_scale)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             py_rows = py[rows]
             if not link.link_is_identity:
                 f = network.forward(w, xn) * state.output_scale + state.output_shift
                 py_rows = link.link_vjp(f, py_rows)
-            _, gw_rows, gx_rows = network.vjp(w, xn, py_rows * state.output_scale)
+            _, gw_rows, gx[rows] = network.vjp(w, xn, py_rows * state.output_scale)
             gw += gw_rows
-            np.divide(gx_rows, first_rows(in_scale, len(xn)), out=gx[rows])
         return gw.reshape(-1, 1), gx
 
     def _n_predictions(self) -> int:
@@ -236,12 +237,12 @@ class DerivativeMixin:
         X = self._validate_input(X)
         state = self.state_
         J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
+        n_rows = min(X.shape[0], state.network.block_rows)
+        # J in raw inputs' units: the input scale is folded into the weights
+        w = state.network.bind(state.weights, n_rows, input_scale=state.input_scale)
         for rows, xn in state.normalized_blocks(X):
-            _, _, J[rows] = state.network.jacobians(
-                state.weights, xn, wrt_weights=False, wrt_inputs=True
-            )
+            _, _, J[rows] = state.network.jacobians(w, xn, wrt_weights=False, wrt_inputs=True)
         J *= state.output_scale[None, :, None]
-        J /= state.input_scale[None, None, :]
         if not self._objective.link_is_identity:
             J = self._objective.link_jacobian(state.outputs(X)) @ J
         return J

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._network import CHUNK_ROWS, Network, first_rows, row_chunks, tile_rows
+from ._network import Network, first_rows, row_chunks, tile_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,12 +75,14 @@ class FittedState:
         return (X - self.input_shift) / self.input_scale
 
     def normalized_blocks(self, X: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
-        """``(rows, normalize(X[rows]))`` block by block (:func:`row_chunks`): a pass over
-        many rows normalises each block just before it needs it, in cache."""
-        n_rows = min(X.shape[0], CHUNK_ROWS)
+        """``(rows, normalize(X[rows]))`` in blocks of the network's
+        :attr:`~sklearn_neureco._network.Network.block_rows`: a pass over many rows
+        normalises each block just before it needs it, in cache."""
+        block = self.network.block_rows
+        n_rows = min(X.shape[0], block)
         shift = tile_rows(self.input_shift, n_rows)
         scale = tile_rows(self.input_scale, n_rows)
-        for rows in row_chunks(X.shape[0]):
+        for rows in row_chunks(X.shape[0], block):
             n = rows.stop - rows.start
             xn = X[rows] - first_rows(shift, n)
             xn /= first_rows(scale, n)
@@ -90,7 +92,7 @@ class FittedState:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's)."""
         w = self.weights if weights is None else weights
-        w = self.network.bind(w, min(X.shape[0], CHUNK_ROWS))
+        w = self.network.bind(w, min(X.shape[0], self.network.block_rows))
         y = np.empty((X.shape[0], self.n_outputs))
         for rows, xn in self.normalized_blocks(X):
             y[rows] = self.network.forward(w, xn)
