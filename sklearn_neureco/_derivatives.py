@@ -161,8 +161,8 @@ class DerivativeMixin:
         network = state.network
         n_rows = min(X.shape[0], network.block_rows)
         # dx in raw units: the input scale is folded into the weights
-        w = network.bind(w, n_rows, input_scale=state.input_scale)
-        dw = None if dw is None else network.bind(dw, n_rows)
+        w = network.bind(w, n_rows, input_scale=state.input_scale, copy_transposes=True)
+        dw = None if dw is None else network.bind(dw, n_rows, copy_transposes=True)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             f, df = network.jvp(w, xn, dw, None if dx is None else dx[rows])
@@ -204,7 +204,7 @@ class DerivativeMixin:
         network = state.network
         n_rows = min(X.shape[0], network.block_rows)
         # gx in raw units: the input scale is folded into the weights
-        w = network.bind(w, n_rows, input_scale=state.input_scale)
+        w = network.bind(w, n_rows, input_scale=state.input_scale, copy_transposes=True)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             py_rows = py[rows]
@@ -239,7 +239,9 @@ class DerivativeMixin:
         J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
         n_rows = min(X.shape[0], state.network.block_rows)
         # J in raw inputs' units: the input scale is folded into the weights
-        w = state.network.bind(state.weights, n_rows, input_scale=state.input_scale)
+        w = state.network.bind(
+            state.weights, n_rows, input_scale=state.input_scale, copy_transposes=True
+        )
         for rows, xn in state.normalized_blocks(X):
             _, _, J[rows] = state.network.jacobians(w, xn, wrt_weights=False, wrt_inputs=True)
         J *= state.output_scale[None, :, None]

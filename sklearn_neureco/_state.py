@@ -92,7 +92,7 @@ class FittedState:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's)."""
         w = self.weights if weights is None else weights
-        w = self.network.bind(w, min(X.shape[0], self.network.block_rows))
+        w = self.network.bind(w, min(X.shape[0], self.network.block_rows), copy_transposes=True)
         y = np.empty((X.shape[0], self.n_outputs))
         for rows, xn in self.normalized_blocks(X):
             y[rows] = self.network.forward(w, xn)

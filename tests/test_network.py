@@ -195,3 +195,23 @@ def test_block_rows_keep_activations_within_budget(sizes, rows):
     assert net.block_rows == rows
     fits = net.block_rows * 8 * sum(sizes) <= network_module.BLOCK_BYTES
     assert fits or net.block_rows == 1024  # the floor: BLAS wants rows
+
+
+def test_copied_transposes_give_the_same_passes(case, rng):
+    # the derivative API binds with contiguous transposes (faster products, other
+    # rounding): the passes agree to rounding, and a rebind for more rows keeps them
+    net, w, x = case
+    views, copies = net.bind(w, 64), net.bind(w, 64, copy_transposes=True)
+    assert all(block.flags.c_contiguous for block in copies.WT.values())
+    rebound = net._bound(net.bind(w, 2, copy_transposes=True), 100)
+    assert all(block.flags.c_contiguous for block in rebound.WT.values())
+    dw, dx = rng.normal(size=w.shape), rng.normal(size=x.shape)
+    gy = rng.normal(size=(x.shape[0], net.n_outputs))
+    for bound_dw in (None, net.bind(dw, 64, copy_transposes=True)):
+        expected = net.jvp(views, x, dw if bound_dw is not None else None, dx)
+        got = net.jvp(copies, x, bound_dw, dx)
+        for a, b in zip(expected, got, strict=True):
+            assert np.allclose(a, b, rtol=1e-13, atol=1e-14)
+    for a, b in zip(net.vjp(views, x, gy), net.vjp(copies, x, gy), strict=True):
+        assert np.allclose(a, b, rtol=1e-13, atol=1e-14)
+    assert np.allclose(net.forward(views, x), net.forward(copies, x), rtol=1e-13, atol=1e-14)
