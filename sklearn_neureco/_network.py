@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -231,7 +230,7 @@ class Network:
     def n_outputs(self) -> int:
         return self.layer_sizes[-1]
 
-    @cached_property
+    @property
     def block_rows(self) -> int:
         """Rows per block for passes over many rows (the derivative API's): a power-of-two
         fraction of :data:`CHUNK_ROWS`, down to 1,024 rows, whose activations (every
