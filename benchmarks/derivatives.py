@@ -1,17 +1,17 @@
 """Cost of the derivative API, from one row to 10^6, against the same network in JAX and
 PyTorch.
 
-Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R] [--threads T]
-[--rst FILE]``. For each network it prints the best-of-R wall time of ``predict``,
-``forward_derivative`` (weights and inputs perturbed together) and ``gradient``, their
-ratios to ``predict`` (targets: at most 2.5 and 3 from 10^5 rows up), and the peak memory
-each call allocates (numpy allocations seen by tracemalloc), which should grow linearly
-with the rows. Where JAX or PyTorch is installed, a second table (``--rst`` writes it for
-the documentation) times the same fitted network, normalisation included, written with
-``jax.jit`` and with ``torch.func`` (CPU, float64, on the same ``--threads`` cores), one
-row (median of ``--one-row-calls`` calls) and 10^3 rows up; the ratios are theirs over
-ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5
-rows, faster than ``torch.func`` at every size, and a one-row call under 50 us.
+Run ``python benchmarks/derivatives.py [--max-rows N] [--repeat R] [--threads T] [--rst
+FILE] [--block-bytes B]``. For each network it prints the best-of-R wall time of
+``predict``, ``forward_derivative`` (weights and inputs perturbed together) and
+``gradient``, their ratios to ``predict`` (targets: at most 2.5 and 3 from 10^5 rows up),
+and the peak memory each call allocates (numpy allocations seen by tracemalloc), which
+should grow linearly with the rows. Where JAX or PyTorch is installed, a second table
+(``--rst`` writes it for the documentation) times the same fitted network, normalisation
+included, written with ``jax.jit`` and with ``torch.func`` (CPU, float64, on the same
+``--threads`` cores), one row (median of ``--one-row-calls`` calls) and 10^3 rows up; the
+ratios are theirs over ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5 rows,
+faster than ``torch.func`` at every size, and a one-row call under 50 us.
 
 OpenBLAS settings: on some machines OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set and slow
 numpy; the script prints the BLAS kernel in use so runs can be compared.
@@ -30,7 +30,7 @@ import numpy as np
 from rst_table import write_table
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco import NeurEcoRegressor, _network
 from sklearn_neureco._network import Network, dense_masks
 from sklearn_neureco.datasets import load_energy_consumption
 
@@ -182,7 +182,15 @@ def main() -> None:
     parser.add_argument("--one-row-calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1, help="cores for every library")
     parser.add_argument("--rst", help="also write the peer table here (reStructuredText)")
+    parser.add_argument(
+        "--block-bytes",
+        type=int,
+        help="our row blocks' activation budget (default: the library's BLOCK_BYTES); "
+        "a large value gives 4,096-row blocks whatever the network",
+    )
     args = parser.parse_args()
+    if args.block_bytes is not None:
+        _network.BLOCK_BYTES = args.block_bytes
     # before JAX is imported: XLA reads its thread settings once
     os.environ.setdefault(
         "XLA_FLAGS",

@@ -159,10 +159,8 @@ class DerivativeMixin:
         link = self._objective
         dy = np.empty((X.shape[0], self._n_predictions()))
         network = state.network
-        n_rows = min(X.shape[0], network.block_rows)
-        # dx in raw units: the input scale is folded into the weights
-        w = network.bind(w, n_rows, input_scale=state.input_scale, copy_transposes=True)
-        dw = None if dw is None else network.bind(dw, n_rows, copy_transposes=True)
+        w = state.bind(w, X, raw_input_derivatives=True)  # dx in raw units
+        dw = None if dw is None else state.bind(dw, X)
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             f, df = network.jvp(w, xn, dw, None if dx is None else dx[rows])
@@ -202,9 +200,7 @@ class DerivativeMixin:
         link = self._objective
         gw, gx = np.zeros(w.size), np.empty(X.shape)
         network = state.network
-        n_rows = min(X.shape[0], network.block_rows)
-        # gx in raw units: the input scale is folded into the weights
-        w = network.bind(w, n_rows, input_scale=state.input_scale, copy_transposes=True)
+        w = state.bind(w, X, raw_input_derivatives=True)  # gx in raw units
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
             py_rows = py[rows]
@@ -237,11 +233,7 @@ class DerivativeMixin:
         X = self._validate_input(X)
         state = self.state_
         J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
-        n_rows = min(X.shape[0], state.network.block_rows)
-        # J in raw inputs' units: the input scale is folded into the weights
-        w = state.network.bind(
-            state.weights, n_rows, input_scale=state.input_scale, copy_transposes=True
-        )
+        w = state.bind(state.weights, X, raw_input_derivatives=True)  # J in raw units
         for rows, xn in state.normalized_blocks(X):
             _, _, J[rows] = state.network.jacobians(w, xn, wrt_weights=False, wrt_inputs=True)
         J *= state.output_scale[None, :, None]

@@ -37,9 +37,14 @@ import numpy as np
 # in cache-friendly memory (measured: ~40% faster than whole-array passes at 1e5 rows).
 CHUNK_ROWS = 4096
 # The derivative API's row blocks keep a block's activations within about this many bytes
-# (Network.block_rows): on 10^5 rows a 10-32-16-3 network's gradient takes 36 ms on blocks
-# of 1,024 rows against 43 ms on 4,096; a 5-3-1 one's 4.7 ms on 4,096 against 6.3 on 1,024
+# (Network.block_rows). `benchmarks/derivatives.py --max-rows 100000 --block-bytes B`, one
+# core: on 10^5 rows a 10-32-16-3 network's gradient took 32 ms on blocks of 1,024 rows
+# against 36 ms on 4,096 (B = 10^9), with 9.6 against 15.4 MB peak; a 5-3-1 one's 4.1 ms on
+# 4,096 against 6.7 ms on 1,024 (B = 1)
 BLOCK_BYTES = 512 * 1024
+# On fewer rows than this, copying a short row out (tile_rows) or a block transposed
+# (Network.bind's copy_transposes) costs more than it saves
+FEW_ROWS = 64
 
 
 def row_chunks(n_rows: int, chunk_rows: int | None = None) -> Iterator[slice]:
@@ -56,7 +61,7 @@ def tile_rows(v: np.ndarray, n_rows: int) -> np.ndarray:
     numpy broadcasts a short row with an inner loop as long as the row (adding a width-3 row
     to 4096 rows takes 4 times as long as adding a contiguous array), so short rows are
     copied out on many rows (on a few, the copy costs more than it saves)."""
-    if v.size > 64 or n_rows < 64:
+    if v.size > 64 or n_rows < FEW_ROWS:
         return v
     return np.tile(v, (n_rows, 1))
 
@@ -90,14 +95,14 @@ class BoundWeights(NamedTuple):
     b: dict  # layer -> biases, tiled to n_rows rows where that pays
     n_rows: int
     ones: np.ndarray  # (n_rows,): column sums as BLAS products (column_sums)
-    # the blocks from the inputs as the input derivatives use them, given Network.bind's
-    # input_scale (else empty: W's): (l, 0) -> block (n_l, n_inputs)
-    Wx: dict
+    # W with the input blocks as the input derivatives use them (W itself without
+    # Network.bind's input_scale)
+    W_dx: dict
     input_scale: np.ndarray | None
-    # the blocks transposed as the forward products take them (h @ WT), and Wx's: views,
-    # or with Network.bind's copy_transposes contiguous copies
+    # W and W_dx transposed as the forward products take them (h @ WT): views, or with
+    # Network.bind's copy_transposes contiguous copies
     WT: dict
-    WxT: dict
+    WT_dx: dict
     copy_transposes: bool
 
 
@@ -280,8 +285,8 @@ class Network:
         With ``copy_transposes``, the forward products ``h @ W.T`` take a contiguous copy
         of ``W.T``: twice as fast on blocks of about 1,000 rows (9 against 18 us for
         1,024 x 10 @ 10 x 32), but BLAS then sums in another order, so the last bits
-        differ from the products on views. The derivative API's calls use them (for
-        blocks of 64 rows or more); training does not, so that its models stay as they
+        differ from the products on views. The derivative API's calls use them (from
+        :data:`FEW_ROWS` rows on); training does not, so that its models stay as they
         were bit for bit.
         """
         w = np.asarray(w, dtype=np.float64).reshape(-1)
@@ -298,13 +303,14 @@ class Network:
                 W[layer.index, block.source] = part.reshape(block.mask.shape)
             bias = w[layer.bias_offset : layer.bias_offset + layer.size]
             b[layer.index] = tile_rows(bias, n_rows)
-        Wx = {}
+        copy = copy_transposes and n_rows >= FEW_ROWS  # on few rows they cost more than they save
+        WT = self.transposed(W, copy)
+        W_dx, WT_dx = W, WT
         if input_scale is not None:
             Wx = {key: block / input_scale for key, block in W.items() if key[1] == 0}
-        copy = copy_transposes and n_rows >= 64  # on a few rows they cost more than they save
-        WT, WxT = self.transposed(W, copy), self.transposed(Wx, copy)
+            W_dx, WT_dx = {**W, **Wx}, {**WT, **self.transposed(Wx, copy)}
         ones = np.ones(n_rows)
-        return BoundWeights(w, W, b, n_rows, ones, Wx, input_scale, WT, WxT, copy_transposes)
+        return BoundWeights(w, W, b, n_rows, ones, W_dx, input_scale, WT, WT_dx, copy_transposes)
 
     @staticmethod
     def transposed(W: dict, copy: bool = False) -> dict:
@@ -370,8 +376,7 @@ class Network:
         """
         n_rows = min(x.shape[0], CHUNK_ROWS)
         bound = self._bound(w, n_rows)
-        WT, b = bound.WT, bound.b
-        WT_dx = {**WT, **bound.WxT}  # the inputs' perturbation: dx in their units
+        WT, WT_dx, b = bound.WT, bound.WT_dx, bound.b  # WT_dx: dx in the inputs' units
         dWT, db = {}, {}
         if dw is not None:
             dbound = self._bound(dw, n_rows)
@@ -415,7 +420,7 @@ class Network:
         ``wrt_inputs`` is false, which saves the last back-propagation step).
         """
         bound = self._bound(w, min(x.shape[0], CHUNK_ROWS))
-        W = {**bound.W, **bound.Wx}  # back-propagation into the inputs: gx in their units
+        W = bound.W_dx  # back-propagation into the inputs: gx in their units
         gw = np.zeros(self.n_weights)  # written in weight order: no dense blocks to pack
         y = np.empty((x.shape[0], self.n_outputs))
         gx = np.empty_like(x) if wrt_inputs else None
@@ -459,7 +464,7 @@ class Network:
         that loops reuses it instead of paging in a fresh array every time.
         """
         bound = self._bound(w, x.shape[0])
-        W = {**bound.W, **bound.Wx}
+        W = bound.W_dx
         h = self._activations(bound.WT, bound.b, x)
         n, n_out = x.shape[0], self.n_outputs
         Jw = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._network import Network, first_rows, row_chunks, tile_rows
+from ._network import BoundWeights, Network, first_rows, row_chunks, tile_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,11 +88,20 @@ class FittedState:
             xn /= first_rows(scale, n)
             yield rows, xn
 
+    def bind(
+        self, w: np.ndarray, X: np.ndarray, raw_input_derivatives: bool = False
+    ) -> BoundWeights:
+        """``w`` bound for passes over :meth:`normalized_blocks` of ``X`` (contiguous
+        transposes: see :meth:`~sklearn_neureco._network.Network.bind`); with
+        ``raw_input_derivatives`` the passes' input derivatives are in ``X``'s units."""
+        scale = self.input_scale if raw_input_derivatives else None
+        n_rows = min(X.shape[0], self.network.block_rows)
+        return self.network.bind(w, n_rows, input_scale=scale, copy_transposes=True)
+
     def outputs(self, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's)."""
-        w = self.weights if weights is None else weights
-        w = self.network.bind(w, min(X.shape[0], self.network.block_rows), copy_transposes=True)
+        w = self.bind(self.weights if weights is None else weights, X)
         y = np.empty((X.shape[0], self.n_outputs))
         for rows, xn in self.normalized_blocks(X):
             y[rows] = self.network.forward(w, xn)
