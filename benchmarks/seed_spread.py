@@ -1,7 +1,7 @@
 """How much a default build depends on its seed (issue 17).
 
 Run ``python benchmarks/seed_spread.py [--seeds 0-7] [--rows 1500] [--n-init 1]
-[--rst FILE]``. Friedman #1 without noise (10 inputs, 5 of them inert), ``--rows``
+[--n-jobs 1] [--rst FILE]``. Friedman #1 without noise (10 inputs, 5 of them inert), ``--rows``
 training points and 5,000 test points, as a new user would try it: ``NeurEcoRegressor``
 with default parameters and each random state of ``--seeds``. Printed per seed: test
 RMSE, weights, inputs kept and build seconds; then the smallest, median and largest RMSE
@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--seeds", default="0-7", help='random states, "0-7" or "0,3,5"')
     parser.add_argument("--rows", type=int, default=1500, help="training rows")
     parser.add_argument("--n-init", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=1, help="processes for the n_init builds")
     parser.add_argument("--rst", help="also write the summary as an RST table to this file")
     args = parser.parse_args()
     X, y = make_friedman1(args.rows + 5000, noise=0.0, random_state=0)
@@ -45,12 +46,16 @@ def main():
     def rmse(model):
         return float(np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2)))
 
-    print(f"Friedman #1, {args.rows} training rows, no noise; n_init={args.n_init}")
+    print(
+        f"Friedman #1, {args.rows} training rows, no noise; "
+        f"n_init={args.n_init}, n_jobs={args.n_jobs}"
+    )
     print(f"{'seed':>5}{'test RMSE':>12}{'weights':>9}{'inputs':>8}{'seconds':>9}")
     errors, times = [], []
     for seed in seed_list(args.seeds):
         start = time.perf_counter()
-        model = NeurEcoRegressor(n_init=args.n_init, random_state=seed).fit(X, y)
+        model = NeurEcoRegressor(n_init=args.n_init, n_jobs=args.n_jobs, random_state=seed)
+        model.fit(X, y)
         times.append(time.perf_counter() - start)
         errors.append(rmse(model))
         inputs = int(model.connected_inputs_.sum())
@@ -60,9 +65,12 @@ def main():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp = kriging(X.shape[1], 0).fit(X, y)
     gp_rmse, gp_time = rmse(gp), time.perf_counter() - start
+    label = (
+        "NeurEco" if args.n_init == 1 else f"NeurEco, n_init={args.n_init}, n_jobs={args.n_jobs}"
+    )
     rows = [
         [
-            "NeurEco" if args.n_init == 1 else f"NeurEco, n_init={args.n_init}",
+            label,
             f"{min(errors):.2e} / {np.median(errors):.2e} / {max(errors):.2e}",
             f"{max(errors) / min(errors):.1f}",
             f"{min(times):.1f} / {np.median(times):.1f} / {max(times):.1f}",
@@ -77,7 +85,7 @@ def main():
     ]
     print()
     for row in [header, *rows]:
-        print(f"{row[0]:<20}{row[1]:<36}{row[2]:<8}{row[3]}")
+        print(f"{row[0]:<28}{row[1]:<36}{row[2]:<8}{row[3]}")
     print(f"median RMSE / kriging's: {np.median(errors) / gp_rmse:.2f}")
     if args.rst:
         title = f"Friedman #1, {args.rows} noise-free training rows, random states {args.seeds}"
