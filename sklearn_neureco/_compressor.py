@@ -11,7 +11,8 @@ number of coefficients ``k``, and the fewest, ``k_pca``, with which PCA meets
 ``compress_tolerance``. Below ``k_pca`` it tries nonlinear halves: a hidden layer each,
 whose direct links start as the PCA projection and reconstruction and whose hidden
 neurons start silent (so a candidate starts at PCA's error), growing the hidden layers
-while the validation error improves. It keeps the fewest coefficients, and at that ``k``
+while the validation error improves (past ``HIDDEN_SIZES``, only while widening pays:
+``WIDER_GAIN``). It keeps the fewest coefficients, and at that ``k``
 the smallest networks, that meet the tolerance; failing that, PCA with ``k_pca``
 coefficients (linear halves); it stops trying larger ``k`` once the networks do no better
 than PCA at two ``k`` in a row (the data do not look curved).
@@ -58,6 +59,12 @@ from ._state import state_of
 # hidden sizes tried for the encoder after the linear one (the decoder's is scaled by the
 # size ratio)
 HIDDEN_SIZES = (2, 4, 8, 16, 32)
+# Past them, the hidden layers keep doubling while the last doubling cut the validation
+# error at least WIDER_GAIN times, up to as many neurons as the data have columns: a
+# decoder with one neuron per reconstructed value can already draw a travelling front
+# exactly (value j = tanh(x_j * a - b) from coefficients a, b), so wider halves are
+# worth their price only on wide data, and only while widening still pays
+WIDER_GAIN = 1.5
 # growth at one k stops after this many candidates that did not improve validation
 GROWTH_PATIENCE = 2
 # the search over k stops when, for CURVATURE_PATIENCE k in a row, the best nonlinear
@@ -529,12 +536,13 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
         for k in range(k_start, k_end):
             current, stale, previous = np.inf, 0, None
-            sizes = HIDDEN_SIZES
+            sizes = list(HIDDEN_SIZES)
+            last_error = np.inf  # the previous candidate's at this k, in this build
             if resumed is not None and k == k_start:
                 previous, current = resumed[:2], resumed[2]
                 best = (resumed[2], resumed[0], resumed[1])
                 sizes = [s for s in HIDDEN_SIZES if s > resumed[0].first.layer_sizes[1]]
-            for size in sizes:
+            for size in sizes:  # grows while it runs (WIDER_GAIN)
                 chain, w, error = candidate(k, size, previous)
                 previous = (chain, w)
                 if best is None or error < best[0]:
@@ -547,6 +555,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                     stale += 1
                     if stale >= GROWTH_PATIENCE:
                         break
+                if size == sizes[-1] and 2 * size <= d and error * WIDER_GAIN <= last_error:
+                    sizes.append(2 * size)
+                last_error = error
             flat = flat + 1 if current > NONLINEAR_GAIN * pca[k] else 0
             if flat >= CURVATURE_PATIENCE:
                 break  # no better than PCA at these k: the data do not look curved

@@ -12,6 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 
 from sklearn_neureco import ModelFileError, NeurEcoCompressor, NeurEcoRegressor, Tabular, load
+from sklearn_neureco import _compressor as compressor
 from sklearn_neureco._compressor import Chain
 from sklearn_neureco._network import Network, dense_masks
 from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
@@ -46,6 +47,22 @@ def test_a_curve_needs_one_coefficient(fitted):
     pca = PCA(1).fit(X)  # PCA with as many coefficients is far off
     recon = pca.inverse_transform(pca.transform(X_new))
     assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.05
+
+
+@pytest.mark.parametrize("gain, widest, first", [(1.0, 8, [2, 4, 8]), (1e300, 4, [2, 4, 2])])
+def test_halves_widen_past_the_standard_sizes_only_while_it_pays(monkeypatch, gain, widest, first):
+    # a travelling front on 8 values (PCA needs 7 coefficients for 1 %): with standard
+    # sizes (2, 4), halves that miss the tolerance widen to 8 neurons, as many as the
+    # columns and no more, when any gain pays; when none is enough, they stop at 4
+    monkeypatch.setattr(compressor, "HIDDEN_SIZES", (2, 4))
+    monkeypatch.setattr(compressor, "WIDER_GAIN", gain)
+    rng = np.random.default_rng(0)
+    c, w = rng.uniform(0.2, 0.8, 200), rng.uniform(0.1, 0.3, 200)
+    X = np.tanh((np.linspace(0, 1, 8)[None, :] - c[:, None]) / w[:, None])
+    model = NeurEcoCompressor(minimum_compression_coefficients=2, random_state=0).fit(X)
+    hidden = [r["encoder_sizes"][1] for r in model.history_ if len(r["encoder_sizes"]) == 3]
+    assert max(hidden) == widest
+    assert hidden[:3] == first  # with 2 coefficients, 4 neurons miss the tolerance
 
 
 def test_s_curve_needs_two_coefficients_where_pca_needs_three():
