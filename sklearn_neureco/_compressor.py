@@ -540,6 +540,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             last_error = np.inf  # the previous candidate's at this k, in this build
             if resumed is not None and k == k_start:
                 previous, current = resumed[:2], resumed[2]
+                last_error = resumed[2]  # a widening must beat the candidate resumed from
                 best = (resumed[2], resumed[0], resumed[1])
                 sizes = [s for s in HIDDEN_SIZES if s > resumed[0].first.layer_sizes[1]]
             for size in sizes:  # grows while it runs (WIDER_GAIN)
