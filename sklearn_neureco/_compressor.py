@@ -59,8 +59,10 @@ from ._state import state_of
 # hidden sizes tried for the encoder after the linear one (the decoder's is scaled by the
 # size ratio)
 HIDDEN_SIZES = (2, 4, 8, 16, 32)
-# Past them, the hidden layers keep doubling while the last doubling cut the validation
-# error at least WIDER_GAIN times, up to as many neurons as the data have columns: a
+# Past them, the encoder's hidden layer keeps doubling while the last doubling cut the
+# validation error at least WIDER_GAIN times, up to as many neurons as the data have
+# columns (a build resumed from HIDDEN_SIZES[-1] neurons or more does not widen at that
+# k: the gain of its last doubling is unknown): a
 # decoder with one neuron per reconstructed value can already draw a travelling front
 # exactly (value j = tanh(x_j * a - b) from coefficients a, b), so wider halves are
 # worth their price only on wide data, and only while widening still pays
