@@ -65,6 +65,28 @@ def test_halves_widen_past_the_standard_sizes_only_while_it_pays(monkeypatch, ga
     assert hidden[:3] == first  # with 2 coefficients, 4 neurons miss the tolerance
 
 
+@pytest.mark.parametrize("gain, widest", [(1.0, 8), (1e300, 4)])
+def test_a_resumed_build_widens_only_if_it_beats_the_candidate_resumed_from(
+    tmp_path, monkeypatch, gain, widest
+):
+    # the front of the test above, resumed from its 2-neuron candidate at 2 coefficients:
+    # the 4-neuron halves grown from it must beat it by the gain before halves widen to 8
+    monkeypatch.setattr(compressor, "HIDDEN_SIZES", (2, 4))
+    rng = np.random.default_rng(0)
+    c, w = rng.uniform(0.2, 0.8, 200), rng.uniform(0.1, 0.3, 200)
+    X = np.tanh((np.linspace(0, 1, 8)[None, :] - c[:, None]) / w[:, None])
+    params = {"minimum_compression_coefficients": 2, "random_state": 0}
+    path = tmp_path / "build.checkpoint"
+    full = NeurEcoCompressor(**params, checkpoint_address=path).fit(X)
+    number = next(i for i, r in enumerate(full.history_) if r["encoder_sizes"] == [8, 2, 2])
+    start = NeurEcoCompressor.load(path, model_number=number)
+    monkeypatch.setattr(compressor, "WIDER_GAIN", gain)
+    resumed = NeurEcoCompressor(**params).fit(X, init_model=start)
+    hidden = [r["encoder_sizes"][1] for r in resumed.history_ if r["n_components"] == 2]
+    assert hidden[:2] == [2, 4]  # the candidate resumed from, then its growth
+    assert max(hidden) == widest
+
+
 def test_s_curve_needs_two_coefficients_where_pca_needs_three():
     X, _ = make_s_curve(1000, random_state=0)
     model = NeurEcoCompressor(random_state=0).fit(X)
