@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._dask import is_dask
+from ._network import FEW_ROWS
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -157,8 +158,16 @@ class DerivativeMixin:
         if dx is not None:
             dx = self._check_like(dx, "dx", X.shape, "x")
         link = self._objective
-        dy = np.empty((X.shape[0], self._n_predictions()))
         network = state.network
+        if X.shape[0] < FEW_ROWS:  # one product per layer (Network.few_rows_jvp)
+            f, df = network.few_rows_jvp(
+                w, state.normalize(X), dw, None if dx is None else dx / state.input_scale
+            )
+            df *= state.output_scale
+            if not link.link_is_identity:
+                df = link.link_jvp(f * state.output_scale + state.output_shift, df)
+            return self._shape_output(df)
+        dy = np.empty((X.shape[0], self._n_predictions()))
         w = state.bind(w, X, raw_input_derivatives=True)  # dx in raw units
         dw = None if dw is None else state.bind(dw, X)
         # normalised block by block: the copies stay in cache
@@ -198,8 +207,16 @@ class DerivativeMixin:
         shape = (X.shape[0], self._n_predictions())
         py = self._check_like(py, "py", shape, self._prediction)
         link = self._objective
-        gw, gx = np.zeros(w.size), np.empty(X.shape)
         network = state.network
+        if X.shape[0] < FEW_ROWS:  # one product per layer (Network.few_rows_vjp)
+            xn = state.normalize(X)
+            if not link.link_is_identity:
+                f = network.few_rows_forward(w, xn) * state.output_scale + state.output_shift
+                py = link.link_vjp(f, py)
+            _, gw, gx = network.few_rows_vjp(w, xn, py * state.output_scale)
+            gx /= state.input_scale
+            return gw.reshape(-1, 1), gx
+        gw, gx = np.zeros(w.size), np.empty(X.shape)
         w = state.bind(w, X, raw_input_derivatives=True)  # gx in raw units
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):

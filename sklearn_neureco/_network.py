@@ -166,6 +166,28 @@ class Layer:
     activation: Activation
 
 
+@dataclass(frozen=True)
+class StackedLayer:
+    """A layer as one dense block from every unit before it (:attr:`Network.stacked`)."""
+
+    start: int  # its first unit among every layer's units, and its block's columns
+    size: int
+    span: slice  # its block, (size, start) flattened, among the stacked blocks
+    bias: slice  # its biases in w
+    activation: Activation
+
+
+class Stacked(NamedTuple):
+    """The network as one dense block per layer (:attr:`Network.stacked`)."""
+
+    layers: tuple[StackedLayer, ...]
+    gather: np.ndarray  # the blocks, flat, as indices into w with a zero appended
+    # each weight's derivative in the few-row VJP's buffer: the blocks' derivatives, flat,
+    # then the biases' at n_dense + their weight index
+    scatter: np.ndarray
+    n_dense: int
+
+
 class Network:
     """Structure of a feed-forward network with prunable links (holds no weights).
 
@@ -208,6 +230,7 @@ class Network:
             offset += sizes[l]
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.n_weights = offset
+        self._stacked = None  # built on first use (stacked)
 
     def __repr__(self) -> str:
         return f"Network(layer_sizes={self.layer_sizes}, n_weights={self.n_weights})"
@@ -503,6 +526,104 @@ class Network:
         if wrt_inputs:
             Jx = np.zeros((n, n_out, self.n_inputs)) if g[0] is None else np.array(g[0])
         return h[-1], Jw, Jx
+
+    # ------------------------------------------------- passes on a few rows
+    # On a few rows a pass costs what its numpy calls cost, not their arithmetic: one
+    # product per layer, from every unit before it (one column per row: np.dot writes
+    # each layer's units in place), instead of one per block (half the calls on a
+    # 10-32-16-3 network with direct links). The sums run in another order than the
+    # block passes', so the last bits differ; the derivative API uses these below
+    # FEW_ROWS rows (as it uses contiguous transposes from there on), training never.
+
+    @property
+    def stacked(self) -> Stacked:
+        """Each layer's links as one dense block ``D`` of shape ``(size, units before
+        it)``, zero where a link is absent: ``np.append(w, 0)[gather][layer.span]``."""
+        if self._stacked is None:
+            starts = np.cumsum((0,) + self.layer_sizes)
+            p = self.n_weights
+            gather, layers, at = [], [], 0
+            scatter = np.empty(p, dtype=np.intp)
+            for layer in self.layers:
+                width = int(starts[layer.index])
+                D = np.full((layer.size, width), p)  # p: the zero appended to w
+                for b in layer.blocks:
+                    D[b.rows, starts[b.source] + b.cols] = b.offset + np.arange(b.index.size)
+                flat = D.reshape(-1)
+                links = np.flatnonzero(flat < p)
+                scatter[flat[links]] = at + links
+                bias = slice(layer.bias_offset, layer.bias_offset + layer.size)
+                span = slice(at, at + flat.size)
+                layers.append(StackedLayer(width, layer.size, span, bias, layer.activation))
+                gather.append(flat)
+                at += flat.size
+            for L in layers:  # a bias at its weight index after the blocks
+                scatter[L.bias] = at + np.arange(L.bias.start, L.bias.stop)
+            self._stacked = Stacked(tuple(layers), np.concatenate(gather), scatter, at)
+        return self._stacked
+
+    def stacked_bind(self, w: np.ndarray) -> list[tuple[StackedLayer, np.ndarray, np.ndarray]]:
+        """Each layer's ``(layer, D, biases as a column)`` from flat weights ``w``
+        (:attr:`stacked`)."""
+        stacked = self.stacked
+        dense = np.concatenate((w, [0.0]))[stacked.gather]
+        return [
+            (L, dense[L.span].reshape(L.size, L.start), w[L.bias, None]) for L in stacked.layers
+        ]
+
+    def _stacked_units(self, bound, x: np.ndarray) -> np.ndarray:
+        """Every layer's outputs, one column per row: ``(sum(layer_sizes), n)``."""
+        H = np.empty((sum(self.layer_sizes), x.shape[0]))
+        H[: self.n_inputs] = x.T
+        for L, D, bias in bound:
+            z = np.dot(D, H[: L.start], out=H[L.start : L.start + L.size])
+            z += bias
+            L.activation.apply(z)  # in place
+        return H
+
+    def few_rows_forward(self, w, x) -> np.ndarray:
+        """:meth:`forward` from flat weights, one product per layer (for a few rows)."""
+        return self._stacked_units(self.stacked_bind(w), x)[-self.n_outputs :].T.copy()
+
+    def few_rows_jvp(self, w, x, dw=None, dx=None):
+        """:meth:`jvp` from flat weights, one product per layer (for a few rows)."""
+        bound = self.stacked_bind(w)
+        H = self._stacked_units(bound, x)
+        dH = np.zeros_like(H)
+        if dx is not None:
+            dH[: self.n_inputs] = dx.T
+        dbound = None if dw is None else self.stacked_bind(dw)
+        for i, (L, D, _) in enumerate(bound):
+            dz = np.dot(D, dH[: L.start], out=dH[L.start : L.start + L.size])
+            if dbound is not None:
+                _, dD, db = dbound[i]
+                dz += np.dot(dD, H[: L.start])
+                dz += db
+            if L.activation.slope is not None:
+                dz *= L.activation.slope(H[L.start : L.start + L.size])
+        return H[-self.n_outputs :].T.copy(), dH[-self.n_outputs :].T.copy()
+
+    def few_rows_vjp(self, w, x, gy):
+        """:meth:`vjp` from flat weights, one product per layer (for a few rows):
+        ``(y, gw, gx)``."""
+        stacked = self.stacked
+        bound = self.stacked_bind(w)
+        H = self._stacked_units(bound, x)
+        G = np.zeros_like(H)
+        G[-self.n_outputs :] = gy.T
+        ones = np.ones(x.shape[0])
+        # every block's and bias's derivative, gathered into weight order at the end
+        buffer = np.empty(stacked.n_dense + self.n_weights)
+        biases = buffer[stacked.n_dense :]
+        for L, D, _ in reversed(bound):
+            gz = G[L.start : L.start + L.size]
+            if L.activation.slope is not None:
+                gz *= L.activation.slope(H[L.start : L.start + L.size])
+            np.dot(gz, ones, out=biases[L.bias])
+            np.dot(gz, H[: L.start].T, out=buffer[L.span].reshape(L.size, L.start))
+            G[: L.start] += np.dot(D.T, gz)
+        y, gx = H[-self.n_outputs :].T.copy(), G[: self.n_inputs].T.copy()
+        return y, buffer[stacked.scatter], gx
 
 
 def dense_masks(layer_sizes, *, direct_links: bool = True) -> dict:

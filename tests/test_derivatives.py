@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
+from sklearn_neureco._network import FEW_ROWS
 from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
 from tests._helpers import smooth_function
 
@@ -26,7 +27,15 @@ def predict_at(model, w, X):
 
 
 def assert_derivatives_exact(model, X, rng):
-    """Finite differences and the dot-product test, in weights and inputs together."""
+    """Finite differences and the dot-product test, in weights and inputs together, on
+    ``X`` and on its first rows (below FEW_ROWS rows the passes take one product per
+    layer: Network.few_rows_jvp and few_rows_vjp)."""
+    assert_derivatives_exact_on(model, X, rng)
+    if len(X) >= FEW_ROWS:
+        assert_derivatives_exact_on(model, X[:3], rng)
+
+
+def assert_derivatives_exact_on(model, X, rng):
     w = model.get_weights()
     y = model.predict(X)
     dw = rng.normal(size=w.shape) * (np.abs(w) + 1e-3)

@@ -99,6 +99,40 @@ def test_jacobians_into_a_reused_buffer(case):
         net.jacobians(w, x, out=np.empty((1,) + expected.shape[1:]))
 
 
+def test_few_row_passes_equal_the_block_passes(case, rng):
+    # one dense product per layer (the derivative API's below FEW_ROWS rows) against the
+    # block passes: the same derivatives to rounding, every weight written once
+    net, w, x = case
+    dw, dx = rng.normal(size=w.shape), rng.normal(size=x.shape)
+    gy = rng.normal(size=(x.shape[0], net.n_outputs))
+    for perturbation in [(dw, dx), (dw, None), (None, dx)]:
+        for few, block in zip(
+            net.few_rows_jvp(w, x, *perturbation), net.jvp(w, x, *perturbation), strict=True
+        ):
+            np.testing.assert_allclose(few, block, rtol=1e-13, atol=1e-14)
+            assert few.flags.c_contiguous
+    for few, block in zip(net.few_rows_vjp(w, x, gy), net.vjp(w, x, gy), strict=True):
+        np.testing.assert_allclose(few, block, rtol=1e-13, atol=1e-14)
+        assert few.flags.c_contiguous
+    np.testing.assert_allclose(
+        net.few_rows_forward(w, x), net.forward(w, x), rtol=1e-13, atol=1e-14
+    )
+    assert np.array_equal(np.sort(net.stacked.scatter), np.unique(net.stacked.scatter))
+
+
+def test_few_row_passes_through_a_layer_whose_links_were_all_pruned(rng):
+    # the hidden layer has no incoming links: its units are tanh(bias) for every row
+    masks = dense_masks((3, 4, 2))
+    masks[1, 0][:] = False
+    net = Network((3, 4, 2), masks)
+    w, dw = rng.normal(size=net.n_weights), rng.normal(size=net.n_weights)
+    x, dx, gy = rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    for few, block in zip(net.few_rows_jvp(w, x, dw, dx), net.jvp(w, x, dw, dx), strict=True):
+        np.testing.assert_allclose(few, block, rtol=1e-13, atol=1e-14)
+    for few, block in zip(net.few_rows_vjp(w, x, gy), net.vjp(w, x, gy), strict=True):
+        np.testing.assert_allclose(few, block, rtol=1e-13, atol=1e-14)
+
+
 def test_chunked_passes_equal_one_block(rng, monkeypatch):
     import sklearn_neureco._network as network_module
 
