@@ -61,8 +61,8 @@ from ._state import state_of
 HIDDEN_SIZES = (2, 4, 8, 16, 32)
 # Past them, the encoder's hidden layer keeps doubling while the last doubling cut the
 # validation error at least WIDER_GAIN times, up to as many neurons as the data have
-# columns (a build resumed from HIDDEN_SIZES[-1] neurons or more does not widen at that
-# k: the gain of its last doubling is unknown): a
+# columns (a build resumed from HIDDEN_SIZES[-1] neurons or more reads the gain of its
+# last doubling in the resumed model's records, and does not widen without them): a
 # decoder with one neuron per reconstructed value can already draw a travelling front
 # exactly (value j = tanh(x_j * a - b) from coefficients a, b), so wider halves are
 # worth their price only on wide data, and only while widening still pays
@@ -544,7 +544,12 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 previous, current = resumed[:2], resumed[2]
                 last_error = resumed[2]  # a widening must beat the candidate resumed from
                 best = (resumed[2], resumed[0], resumed[1])
-                sizes = [s for s in HIDDEN_SIZES if s > resumed[0].first.layer_sizes[1]]
+                size = resumed[0].first.layer_sizes[1]
+                sizes = [s for s in HIDDEN_SIZES if s > size]
+                narrower = start[5]  # resumed past the standard sizes: widen as if not
+                if not sizes and narrower is not None and 2 * size <= d:
+                    if resumed[2] * WIDER_GAIN <= narrower:
+                        sizes = [2 * size]
             for size in sizes:  # grows while it runs (WIDER_GAIN)
                 chain, w, error = candidate(k, size, previous)
                 previous = (chain, w)
@@ -717,7 +722,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
 
 
 def _resumable(model):
-    """``(chain, w, shift, scale, n_columns)`` of a fitted compressor to resume from."""
+    """``(chain, w, shift, scale, n_columns, narrower)`` of a fitted compressor to resume
+    from; ``narrower``: the validation error its build recorded for the candidate with as
+    many coefficients and half its hidden neurons (None if it has no record of one)."""
     if not isinstance(model, NeurEcoCompressor):
         raise TypeError(f"init_model must be a NeurEcoCompressor, got {type(model).__name__}")
     check_is_fitted(model, "encoder_")
@@ -725,7 +732,15 @@ def _resumable(model):
     chain = Chain(encoder.network, decoder.network)
     w = np.concatenate([encoder.weights, decoder.weights])
     shift, scale = encoder.input_shift.copy(), encoder.input_scale.copy()
-    return chain, w, shift, scale, int(model.n_features_in_)
+    k, sizes = chain.first.n_outputs, chain.first.layer_sizes
+    narrower = [
+        r.get("valid_error")
+        for r in getattr(model, "history_", [])
+        if len(sizes) == 3
+        and r.get("n_components") == k
+        and r.get("encoder_sizes") == [sizes[0], sizes[1] // 2, k]
+    ]
+    return chain, w, shift, scale, int(model.n_features_in_), (narrower or [None])[-1]
 
 
 def _best_compression(results: list, tolerance: float):

@@ -66,11 +66,14 @@ def test_halves_widen_past_the_standard_sizes_only_while_it_pays(monkeypatch, ga
 
 
 @pytest.mark.parametrize("gain, widest", [(1.0, 8), (1e300, 4)])
-def test_a_resumed_build_widens_only_if_it_beats_the_candidate_resumed_from(
-    tmp_path, monkeypatch, gain, widest
+@pytest.mark.parametrize("resumed_size", [2, 4])
+def test_a_resumed_build_widens_only_if_it_beats_the_narrower_candidate(
+    tmp_path, monkeypatch, gain, widest, resumed_size
 ):
-    # the front of the test above, resumed from its 2-neuron candidate at 2 coefficients:
-    # the 4-neuron halves grown from it must beat it by the gain before halves widen to 8
+    # the front of the test above, resumed from its 2- or 4-neuron candidate at 2
+    # coefficients: halves widen to 8 only if the 4-neuron ones beat the 2-neuron ones by
+    # the gain, whether they were grown after resuming (from 2) or before (from 4, the
+    # last standard size: their gain is read from the checkpoint's records)
     monkeypatch.setattr(compressor, "HIDDEN_SIZES", (2, 4))
     rng = np.random.default_rng(0)
     c, w = rng.uniform(0.2, 0.8, 200), rng.uniform(0.1, 0.3, 200)
@@ -78,13 +81,15 @@ def test_a_resumed_build_widens_only_if_it_beats_the_candidate_resumed_from(
     params = {"minimum_compression_coefficients": 2, "random_state": 0}
     path = tmp_path / "build.checkpoint"
     full = NeurEcoCompressor(**params, checkpoint_address=path).fit(X)
-    number = next(i for i, r in enumerate(full.history_) if r["encoder_sizes"] == [8, 2, 2])
+    number = next(
+        i for i, r in enumerate(full.history_) if r["encoder_sizes"] == [8, resumed_size, 2]
+    )
     start = NeurEcoCompressor.load(path, model_number=number)
     monkeypatch.setattr(compressor, "WIDER_GAIN", gain)
     resumed = NeurEcoCompressor(**params).fit(X, init_model=start)
     hidden = [r["encoder_sizes"][1] for r in resumed.history_ if r["n_components"] == 2]
-    assert hidden[:2] == [2, 4]  # the candidate resumed from, then its growth
-    assert max(hidden) == widest
+    # the candidate resumed from, then its growth; 8 neurons are as many as the columns
+    assert hidden == [size for size in (2, 4, 8) if resumed_size <= size <= widest]
 
 
 def test_s_curve_needs_two_coefficients_where_pca_needs_three():
