@@ -15,6 +15,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     "args",
     [
         ["derivatives.py", "--max-rows", "1000", "--repeat", "1", "--one-row-calls", "20"],
+        ["activation.py", "--rounds", "1"],
         ["accuracy.py", "--only", "diabetes", "--skip-large"],
         ["classification.py", "--only", "wine"],
         ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
@@ -39,4 +40,4 @@ def test_benchmark_script_runs(args):
         cwd=BENCHMARKS,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "NeurEco" in done.stdout or "energy (fitted)" in done.stdout
+    assert any(table in done.stdout for table in ("NeurEco", "energy (fitted)", "own tanh"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_neureco._network import Network, dense_masks
+from sklearn_neureco._network import TANH, Network, dense_masks
 
 
 def random_network(rng, sizes=(4, 5, 3, 2), prune=0.3, direct=True):
@@ -14,11 +14,15 @@ def random_network(rng, sizes=(4, 5, 3, 2), prune=0.3, direct=True):
     return Network(sizes, masks)
 
 
-@pytest.fixture(params=[0.0, 0.4], ids=["dense", "pruned"])
+@pytest.fixture(
+    params=[(0.0, 7), (0.4, 7), (0.0, 1000), (0.4, 1000)],
+    ids=["dense", "pruned", "dense-1000-rows", "pruned-1000-rows"],
+)
 def case(request, rng):
-    net = random_network(rng, prune=request.param)
+    prune, rows = request.param
+    net = random_network(rng, prune=prune)
     w = rng.normal(size=net.n_weights)
-    x = rng.normal(size=(7, net.n_inputs))
+    x = rng.normal(size=(rows, net.n_inputs))
     return net, w, x
 
 
@@ -49,10 +53,11 @@ def test_weight_order_is_documented_order(rng):
     assert np.array_equal(b[2], [9])
 
 
-def test_forward_matches_explicit_formula(rng):
+@pytest.mark.parametrize("rows", [5, 1000])
+def test_forward_matches_explicit_formula(rows, rng):
     net = Network((3, 4, 2), dense_masks((3, 4, 2)))
     w = rng.normal(size=net.n_weights)
-    x = rng.normal(size=(5, 3))
+    x = rng.normal(size=(rows, 3))
     W, b = net.unpack(w)
     expected = np.tanh(x @ W[1, 0].T + b[1]) @ W[2, 1].T + x @ W[2, 0].T + b[2]
     assert np.allclose(net.forward(w, x), expected, rtol=1e-14, atol=1e-14)
@@ -249,3 +254,18 @@ def test_copied_transposes_give_the_same_passes(case, rng):
     for a, b in zip(net.vjp(views, x, gy), net.vjp(copies, x, gy), strict=True):
         assert np.allclose(a, b, rtol=1e-13, atol=1e-14)
     assert np.allclose(net.forward(views, x), net.forward(copies, x), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("apply", [TANH.apply, TANH.apply_few], ids=["rows", "few-rows"])
+@pytest.mark.parametrize("size", [11, 100_000])
+def test_tanh_is_numpys_within_one_epsilon(apply, size, rng):
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 800.0, -800.0, 5e-324, -1e-8, 19.06, 0.55]
+    z = rng.normal(size=size) * np.logspace(-300, 3, size)
+    z[: len(special)] = special
+    expected = np.tanh(z)
+    t = apply(z.copy())
+    number = ~np.isnan(expected)
+    assert np.isnan(t[~number]).all()
+    assert np.abs(t - expected)[number].max() <= np.finfo(float).eps
+    assert np.array_equal(np.signbit(t), np.signbit(expected))  # -0.0 included
+    assert np.all(np.abs(t[number]) <= 1.0) and t[2] == 1.0 and t[3] == -1.0
