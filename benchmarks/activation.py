@@ -13,11 +13,10 @@ run affects both alike. Ratios over 1: the network's own tanh is faster.
 from __future__ import annotations
 
 import argparse
-import time
 from functools import partial
 
 import numpy as np
-from derivatives import energy_model, wide_model
+from derivatives import best_time, energy_model, wide_model
 from sklearn.datasets import make_friedman1
 
 from sklearn_neureco import _network
@@ -33,15 +32,6 @@ def numpy_tanh(z: np.ndarray) -> np.ndarray:
 def refill_and_apply(apply, work: np.ndarray, z: np.ndarray) -> None:
     np.copyto(work, z)  # in place: each call starts from the same values
     apply(work)
-
-
-def best_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def calls(rng) -> dict:
