@@ -569,7 +569,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             flat = flat + 1 if current > NONLINEAR_GAIN * pca[k] else 0
             if flat >= CURVATURE_PATIENCE:
                 break  # no better than PCA at these k: the data do not look curved
-        if k_end < k_pca:  # PCA needs more coefficients than another build met it with
+        if k_stop is not None and k_stop < k_pca:  # PCA needs more than another build met it with
             return None, history
         chain, w, error = candidate(k_pca, 0)  # linear halves: PCA
         if error <= self.compress_tolerance or best is None or error < best[0]:
