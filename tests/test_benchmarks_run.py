@@ -22,8 +22,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ["compression.py", "--only", "S-curve", "--seeds", "0"],
         ["seed_spread.py", "--rows", "300", "--seeds", "0,1"],
         pytest.param(
-            ["dask_training.py", "--rows", "6000", "--search-rows", "1000", "--workers", "1"]
-            + ["--workers-rows", "6000"],
+            ["dask_training.py", "--rows", "1000", "--search-rows", "300", "--workers", "1"]
+            + ["--workers-rows", "1000"],
             marks=pytest.mark.skipif(
                 importlib.util.find_spec("distributed") is None, reason="needs distributed"
             ),
