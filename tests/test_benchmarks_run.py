@@ -47,7 +47,7 @@ def started(request):
     selected = [
         item.callspec.params["args"]
         for item in request.session.items
-        if item.originalname == "test_benchmark_script_runs"
+        if getattr(item, "originalname", None) == "test_benchmark_script_runs"
     ]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         yield {args[0]: pool.submit(_run, args) for args in selected if _runnable(args)}
