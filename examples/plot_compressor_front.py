@@ -12,7 +12,8 @@ directions in which a snapshot can move while staying on the manifold.
 A single build (``n_init=1``) found 3 coefficients here; whether its random start finds
 the manifold's 2 varies from seed to seed. ``n_init=3`` runs three builds on the same
 validation rows and keeps the one with the fewest coefficients that meets the tolerance
-(a build after the first tries no more coefficients than the best so far).
+(a build after the first tries no more coefficients than the best so far); ``n_jobs=2``
+runs them in two processes, for the same model.
 """
 
 import matplotlib.pyplot as plt
@@ -31,7 +32,7 @@ def snapshots(n):
 
 
 U, U_test = snapshots(1000), snapshots(500)
-model = NeurEcoCompressor(n_init=3, random_state=0).fit(U)
+model = NeurEcoCompressor(n_init=3, n_jobs=2, random_state=0).fit(U)
 recon = model.inverse_transform(model.transform(U_test))
 error = np.linalg.norm(recon - U_test) / np.linalg.norm(U_test - U.mean(axis=0))
 print(f"{model.n_components_} coefficients, relative test error {error:.4f}")

@@ -28,8 +28,10 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import widen
@@ -41,10 +43,11 @@ from ._base import (
     unchanged_on_failure,
 )
 from ._dask import is_dask
+from ._engine import _dask_backend_is_active
 from ._network import Network, dense_masks
 from ._normalization import fit_normalization
 from ._objectives import LEAST_SQUARES
-from ._optimize import TrainingProblem, single_threaded_blas, train
+from ._optimize import TrainingProblem, set_large_product_threads, single_threaded_blas, train
 from ._persistence import (
     COMPRESSOR,
     ModelFileError,
@@ -226,6 +229,15 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         coefficients than the best found so far. (In ``benchmarks/compression.py`` a single
         build found the S-curve's 2 coordinates with one of two random states, three builds
         with both.)
+    n_jobs : int, default=None
+        Processes for the ``n_init`` builds (``None``: 1, ``-1``: all processors), in
+        joblib's ``loky`` workers or, under joblib's Dask backend, on a cluster. Each
+        build then runs to its end, on one thread, and is cut back afterwards to what it
+        would have tried after the earlier builds: the model, ``history_`` and the
+        checkpoint are those of the builds run one after the other, but for the last bits
+        of products that one process runs on several threads (as for
+        :class:`NeurEcoRegressor`). The time of the extra candidates a build would have
+        skipped is the price of running them side by side.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
         1 or more: one line per candidate on stderr.
@@ -284,6 +296,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 "final_learning",
                 "checkpoint_address",
                 "n_init",
+                "n_jobs",
                 "random_state",
                 "verbose",
             )
@@ -304,6 +317,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         final_learning=True,
         checkpoint_address=None,
         n_init=1,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -318,6 +332,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         self.final_learning = final_learning
         self.checkpoint_address = checkpoint_address
         self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -385,24 +400,24 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             # from independent child generators (a resumed build is one build)
             builds = 1 if start is not None else self.n_init
             rngs = [rng] if builds == 1 else [rng, *rng.spawn(builds - 1)]
+            data = (X, xn, sw, train_idx, valid_idx, shift, scale)
             results, history = [], []
+            if builds > 1 and effective_n_jobs(self.n_jobs) > 1:
+                searches = self._parallel_searches(data, rngs)
+            else:
+                searches = None
             for build, build_rng in enumerate(rngs):
                 met = [r for r in results if r[2] <= self.compress_tolerance]
                 k_stop = min((r[0].first.n_outputs for r in met), default=None)
-                found, records = self._search(
-                    X,
-                    xn,
-                    sw,
-                    train_idx,
-                    valid_idx,
-                    shift,
-                    scale,
-                    build_rng,
-                    writer,
-                    start,
-                    k_stop=k_stop,
-                    build=build,
-                )
+                if searches is None:
+                    found, records = self._search(
+                        *data, build_rng, writer, start, k_stop=k_stop, build=build
+                    )
+                else:
+                    *search, state = next(searches)
+                    # the draws as if it had run here (the final training draws after them)
+                    build_rng.bit_generator.state = state
+                    found, records = self._replay(search, k_stop, writer)
                 history += records
                 if found is not None:
                     results.append(found)
@@ -448,10 +463,14 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         *,
         k_stop=None,
         build=0,
+        log=None,
     ):
         """One build: ``((chain, w, validation error), records)``. With ``k_stop`` (the
         fewest coefficients another build met the tolerance with) it tries no more, and
-        returns ``None`` for the compression if it meets the tolerance with none."""
+        returns ``None`` for the compression if it meets the tolerance with none.
+        ``writer.add(chain, w, record)`` is called with each candidate, and with
+        ``verbose`` ``log`` (by default a print to stderr) with its line."""
+        log = log or _print_to_stderr
         d = X.shape[1]
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
@@ -510,12 +529,10 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             if writer is not None:
                 writer.add(chain, w, history[-1])
             if self.verbose:
-                print(
+                log(
                     f"k={k} encoder {list(encoder)} decoder {list(decoder)}: "
                     f"{chain.n_weights} weights, relative error train {train_err:.3g} "
-                    f"valid {valid_err:.3g}",
-                    file=sys.stderr,
-                    flush=True,
+                    f"valid {valid_err:.3g}"
                 )
             return chain, w, valid_err
 
@@ -575,6 +592,36 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         if error <= self.compress_tolerance or best is None or error < best[0]:
             return (chain, w, error), history
         return (best[1], best[2], best[0]), history
+
+    def _parallel_searches(self, data: tuple, rngs):
+        """Every build's search run to its end (no ``k_stop``) in ``n_jobs`` processes, as
+        ``(found, records, candidates, lines, rng state)`` in build order as they end."""
+        jobs = (
+            delayed(_isolated_search)(self, data, build_rng, build)
+            for build, build_rng in enumerate(rngs)
+        )
+        # processes whatever the joblib context (a build sets process-wide BLAS limits)
+        backend = None if _dask_backend_is_active() else "loky"
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(rngs))
+        return iter(Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs))
+
+    def _replay(self, search, k_stop, writer):
+        """A search run to its end cut back to what it tries with ``k_stop``: the same
+        candidates while ``k <= k_stop``, which it then replays to ``writer`` and the log,
+        and its compression only if the cut search would have returned it."""
+        found, records, candidates, lines = search
+        kept = [k_stop is None or r["n_components"] <= k_stop for r in records]
+        if not all(kept):  # cut: it returns only a compression met within k_stop
+            met = found[2] <= self.compress_tolerance
+            if not (met and found[0].first.n_outputs <= k_stop):
+                found = None
+        lines = lines or [None] * len(kept)  # lines only with verbose
+        for keep, candidate, line in zip(kept, candidates, lines, strict=True):
+            if keep and writer is not None:
+                writer.add(*candidate)
+            if keep and line is not None:
+                _print_to_stderr(line)
+        return found, [r for r, keep in zip(records, kept, strict=True) if keep]
 
     def _adopt(self, chain: Chain, w, shift, scale, d: int) -> None:
         w1, w2 = chain.split(w)
@@ -770,6 +817,36 @@ def _data_normalisation(shift, scale) -> dict:
         "output_shift": shift,
         "output_scale": scale,
     }
+
+
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _Candidates:
+    """Stands for the checkpoint writer in a worker: keeps ``(chain, w, record)``."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, chain, w, record) -> None:
+        self.items.append((chain, w, dict(record)))
+
+
+def _isolated_search(estimator, data: tuple, rng, build: int):
+    """One build's search in a worker process, on one thread, without ``k_stop``: what
+    it found, its records, its candidates, its log lines and its generator's state after
+    its draws, for the parent to replay."""
+    candidates, lines = _Candidates(), []
+    threads = set_large_product_threads(1)  # the worker may run other tasks after this
+    try:
+        with single_threaded_blas():
+            found, records = estimator._search(
+                *data, rng, candidates, build=build, log=lines.append
+            )
+    finally:
+        set_large_product_threads(threads)
+    return found, records, candidates.items, lines, rng.bit_generator.state
 
 
 class _CheckpointWriter:

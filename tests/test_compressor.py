@@ -16,6 +16,7 @@ from sklearn_neureco import _compressor as compressor
 from sklearn_neureco._compressor import Chain
 from sklearn_neureco._network import Network, dense_masks
 from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
+from sklearn_neureco._optimize import set_large_product_threads
 from tests.test_derivatives import assert_derivatives_exact
 
 
@@ -338,20 +339,49 @@ def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
     np.testing.assert_array_equal(model.transform(X), before)
 
 
-def test_several_builds_keep_the_fewest_coefficients():
+def _timeless(history):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
+
+
+def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
     # 300 rows: the first build needs 3 coefficients, the second meets the tolerance with 2
     X, _ = make_s_curve(300, random_state=0)
-    model = NeurEcoCompressor(random_state=0, n_init=3).fit(X)
+
+    def build(n_init=3, n_jobs=None):
+        path = tmp_path / f"{n_init}-{n_jobs}.ckpt"
+        model = NeurEcoCompressor(
+            random_state=0, n_init=n_init, n_jobs=n_jobs, verbose=1, checkpoint_address=path
+        ).fit(X)
+        n_models = len(model.history_) + 1  # one per candidate, and the final model
+        stored = [NeurEcoCompressor.load(path, model_number=k) for k in range(n_models)]
+        with pytest.raises(ValueError, match="model_number"):  # and no more
+            NeurEcoCompressor.load(path, model_number=n_models)
+        return model, capsys.readouterr().err, [m.encoder_.weights_ for m in stored]
+
+    # parallel builds run on one thread: here too, for the very same bits
+    previous = set_large_product_threads(1)
+    try:
+        model, log, stored = build()
+        parallel, parallel_log, parallel_stored = build(n_jobs=2)
+        single, _, _ = build(n_init=1)  # the first build, alone
+    finally:
+        set_large_product_threads(previous)
     history, tolerance = model.history_, model.compress_tolerance
     assert {r["build"] for r in history} == {0, 1, 2}
     met = [r for r in history if r["valid_error"] <= tolerance]
     assert model.n_components_ == min(r["n_components"] for r in met)
     assert model.n_components_ < min(r["n_components"] for r in met if r["build"] == 0)
-    for build in (1, 2):  # it tried no more coefficients than an earlier build met it with
-        earlier = min(r["n_components"] for r in met if r["build"] < build)
-        assert max(r["n_components"] for r in history if r["build"] == build) <= earlier
-    again = NeurEcoCompressor(random_state=0, n_init=3).fit(X)
-    np.testing.assert_array_equal(again.encoder_.weights_, model.encoder_.weights_)
-    single = NeurEcoCompressor(random_state=0).fit(X)  # the first build, alone
+    for number in (1, 2):  # it tried no more coefficients than an earlier build met it with
+        earlier = min(r["n_components"] for r in met if r["build"] < number)
+        assert max(r["n_components"] for r in history if r["build"] == number) <= earlier
     first = [r for r in history if r["build"] == 0]
     assert [r["valid_error"] for r in single.history_] == [r["valid_error"] for r in first]
+    # builds in two processes, each run to its end, then cut back: the same model,
+    # records, log and checkpoint as one after the other
+    np.testing.assert_array_equal(parallel.encoder_.weights_, model.encoder_.weights_)
+    np.testing.assert_array_equal(parallel.decoder_.weights_, model.decoder_.weights_)
+    assert _timeless(parallel.history_) == _timeless(history)
+    assert parallel_log == log and log.count("\n") == len(history)
+    assert len(parallel_stored) == len(stored)
+    for a, b in zip(parallel_stored, stored, strict=True):
+        np.testing.assert_array_equal(a, b)
