@@ -31,7 +31,7 @@ import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._architecture import widen
@@ -43,11 +43,11 @@ from ._base import (
     unchanged_on_failure,
 )
 from ._dask import is_dask
-from ._engine import _dask_backend_is_active
+from ._engine import in_processes
 from ._network import Network, dense_masks
 from ._normalization import fit_normalization
 from ._objectives import LEAST_SQUARES
-from ._optimize import TrainingProblem, set_large_product_threads, single_threaded_blas, train
+from ._optimize import TrainingProblem, one_thread, single_threaded_blas, train
 from ._persistence import (
     COMPRESSOR,
     ModelFileError,
@@ -596,14 +596,11 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
     def _parallel_searches(self, data: tuple, rngs):
         """Every build's search run to its end (no ``k_stop``) in ``n_jobs`` processes, as
         ``(found, records, candidates, lines, rng state)`` in build order as they end."""
-        jobs = (
+        jobs = [
             delayed(_isolated_search)(self, data, build_rng, build)
             for build, build_rng in enumerate(rngs)
-        )
-        # processes whatever the joblib context (a build sets process-wide BLAS limits)
-        backend = None if _dask_backend_is_active() else "loky"
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(rngs))
-        return iter(Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs))
+        ]
+        return iter(in_processes(jobs, self.n_jobs))
 
     def _replay(self, search, k_stop, writer):
         """A search run to its end cut back to what it tries with ``k_stop``: the same
@@ -838,14 +835,8 @@ def _isolated_search(estimator, data: tuple, rng, build: int):
     it found, its records, its candidates, its log lines and its generator's state after
     its draws, for the parent to replay."""
     candidates, lines = _Candidates(), []
-    threads = set_large_product_threads(1)  # the worker may run other tasks after this
-    try:
-        with single_threaded_blas():
-            found, records = estimator._search(
-                *data, rng, candidates, build=build, log=lines.append
-            )
-    finally:
-        set_large_product_threads(threads)
+    with one_thread():
+        found, records = estimator._search(*data, rng, candidates, build=build, log=lines.append)
     return found, records, candidates.items, lines, rng.bit_generator.state
 
 

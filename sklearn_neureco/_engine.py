@@ -25,7 +25,7 @@ from ._architecture import BuildConfig, Builder, BuildResult, Candidate, within_
 from ._normalization import fit_normalization
 from ._optimize import (
     TrainingProblem,
-    set_large_product_threads,
+    one_thread,
     single_threaded_blas,
     train,
     train_on_growing_rows,
@@ -378,21 +378,26 @@ def _parallel_builds(setup, rngs, start, n_jobs, *, log, on_candidate, history):
     the history and the checkpoint file are those of the same builds run one after the
     other on one thread.
     """
-    jobs = (
+    jobs = [
         delayed(_isolated_build)(setup, build_rng, build, start, on_candidate is not None)
         for build, build_rng in enumerate(rngs)
-    )
-    # processes, whatever the joblib context (a build sets process-wide BLAS limits):
-    # loky's, or a Dask cluster's workers under joblib's Dask backend
-    backend = None if _dask_backend_is_active() else "loky"
-    n_jobs = min(effective_n_jobs(n_jobs), len(rngs))  # no idle worker process
-    for isolated in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs):
+    ]
+    for isolated in in_processes(jobs, n_jobs):
         history.extend(isolated.records)
         for line in isolated.lines if log is not None else []:
             log(line)
         for model, record in isolated.models:
             on_candidate(model, record)
         yield isolated.result
+
+
+def in_processes(jobs: list, n_jobs):
+    """The results of joblib's delayed ``jobs``, in order as they end, run in up to
+    ``n_jobs`` processes whatever the joblib context (a build sets process-wide BLAS
+    limits): loky's, or a Dask cluster's workers under joblib's Dask backend."""
+    backend = None if _dask_backend_is_active() else "loky"
+    n_jobs = min(effective_n_jobs(n_jobs), len(jobs))  # no idle worker process
+    return Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
 
 
 def _dask_backend_is_active() -> bool:
@@ -421,20 +426,15 @@ def _isolated_build(setup: dict, rng, build: int, start, keep_models: bool) -> _
     def keep(model, record):
         models.append((model, record))
 
-    # the worker process may run other tasks after this one: leave its threads as found
-    threads = set_large_product_threads(1)
-    try:
-        with warnings.catch_warnings(record=True) as caught, single_threaded_blas():
-            warnings.simplefilter("always")
-            builder = Builder(
-                **setup,
-                rng=rng,
-                log=lines.append,
-                on_candidate=keep if keep_models else None,
-                build=build,
-            )
-            result = builder.run(start, False)
-    finally:
-        set_large_product_threads(threads)
+    with one_thread(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        builder = Builder(
+            **setup,
+            rng=rng,
+            log=lines.append,
+            on_candidate=keep if keep_models else None,
+            build=build,
+        )
+        result = builder.run(start, False)
     result.warnings[:0] = [(str(w.message), w.category) for w in caught]
     return _IsolatedBuild(result, builder.history, lines, models)

@@ -27,7 +27,7 @@ convergence needs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -83,6 +83,19 @@ def set_large_product_threads(threads: int) -> int:
 def single_threaded_blas():
     """Context in which BLAS runs on one thread (training uses it; see ``_THREADED_FLOPS``)."""
     return _controller().limit(limits=1, user_api="blas")
+
+
+@contextmanager
+def one_thread():
+    """Context of a build in a worker process: BLAS and the large products on one thread
+    (the builds already occupy the processors), the worker's settings restored after it
+    (it may run other tasks)."""
+    threads = set_large_product_threads(1)
+    try:
+        with single_threaded_blas():
+            yield
+    finally:
+        set_large_product_threads(threads)
 
 
 def _threaded_blas_if(flops: float):

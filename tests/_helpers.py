@@ -3,6 +3,11 @@
 import numpy as np
 
 
+def timeless(history):
+    """Build records without their timings, which differ from run to run."""
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
+
+
 def smooth_function(X: np.ndarray, n_outputs: int = 1) -> np.ndarray:
     """A smooth, non-linear target with ``n_outputs`` columns (1-D when one)."""
     cols = [

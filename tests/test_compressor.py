@@ -17,6 +17,7 @@ from sklearn_neureco._compressor import Chain
 from sklearn_neureco._network import Network, dense_masks
 from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
 from sklearn_neureco._optimize import set_large_product_threads
+from tests._helpers import timeless
 from tests.test_derivatives import assert_derivatives_exact
 
 
@@ -339,10 +340,6 @@ def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
     np.testing.assert_array_equal(model.transform(X), before)
 
 
-def _timeless(history):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
-
-
 def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
     # 300 rows: the first build needs 3 coefficients, the second meets the tolerance with 2
     X, _ = make_s_curve(300, random_state=0)
@@ -380,7 +377,7 @@ def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
     # records, log and checkpoint as one after the other
     np.testing.assert_array_equal(parallel.encoder_.weights_, model.encoder_.weights_)
     np.testing.assert_array_equal(parallel.decoder_.weights_, model.decoder_.weights_)
-    assert _timeless(parallel.history_) == _timeless(history)
+    assert timeless(parallel.history_) == timeless(history)
     assert parallel_log == log and log.count("\n") == len(history)
     assert len(parallel_stored) == len(stored)
     for a, b in zip(parallel_stored, stored, strict=True):

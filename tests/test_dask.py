@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoClassifier, NeurEcoRegressor
-from tests._helpers import smooth_function
+from tests._helpers import smooth_function, timeless
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -98,10 +98,6 @@ def test_grid_search_on_the_cluster_equals_the_default_backend(client):
     )
 
 
-def _history_without_times(model):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in model.history_]
-
-
 def test_n_init_builds_run_on_the_cluster(client, tmp_path):
     from joblib import parallel_config
 
@@ -120,7 +116,7 @@ def test_n_init_builds_run_on_the_cluster(client, tmp_path):
         remote = build("remote")
     assert len(tasks.data) >= 3  # the builds ran on the cluster's workers
     np.testing.assert_array_equal(remote.weights_, local.weights_)
-    assert _history_without_times(remote) == _history_without_times(local)
+    assert timeless(remote.history_) == timeless(local.history_)
     checkpoints = [
         [
             NeurEcoRegressor.load(tmp_path / folder / "c.ckpt", model_number=k).weights_

@@ -9,7 +9,7 @@ import pytest
 from sklearn_neureco import NeurEcoRegressor
 from sklearn_neureco._architecture import BuildConfig, Builder, deepen
 from sklearn_neureco._optimize import set_large_product_threads
-from tests._helpers import smooth_function
+from tests._helpers import smooth_function, timeless
 
 
 def rmse(a, b):
@@ -95,11 +95,6 @@ def test_same_seed_same_model_bit_for_bit(smooth_data):
     b = NeurEcoRegressor(random_state=7).fit(X, y)
     assert a.layer_sizes_ == b.layer_sizes_
     assert np.array_equal(a.weights_, b.weights_)
-
-
-def timeless(history):
-    """Build records without their timings, which differ from run to run."""
-    return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
 
 
 def test_several_builds_keep_the_best_on_validation(rng):
