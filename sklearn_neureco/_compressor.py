@@ -20,6 +20,8 @@ than PCA at two ``k`` in a row (the data do not look curved).
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import sys
 import time
@@ -79,6 +81,19 @@ GROWTH_PATIENCE = 2
 # with 2 where PCA leaves 35 %
 NONLINEAR_GAIN = 0.9
 CURVATURE_PATIENCE = 2
+# Halves grown from PCA keep PCA's chart of the data, which a rolled-up manifold (the
+# swiss roll) cannot be unrolled from: at a k where they miss the tolerance, a second
+# ladder starts each size from Isomap's k coordinates (its halves first trained to them,
+# then together), when a nearest-neighbour reconstruction from Isomap's coordinates is at
+# least CHART_GAIN times more accurate than from PCA's. In benchmarks/compression.py it
+# is 2 to 6 times on the swiss roll and S-curve, at most 1.23 on digits and about 1 on the
+# fields of 64 values (where the ladder is not run)
+CHART_GAIN = 1.5
+# Isomap's neighbour counts tried (too many short-circuit the swiss roll's turns, too
+# few tear the graph: the chart that reconstructs best is kept), and the most rows it
+# embeds (its cost grows as their square)
+CHART_NEIGHBOURS = (4, 6, 8, 12)
+CHART_ROWS = 1000
 
 
 class Chain:
@@ -188,6 +203,49 @@ def _pca_start(first: Network, second: Network, axes, rng):
                 )
         weights.append(net.pack(W, b))
     return np.concatenate(weights)
+
+
+def _every_kth(rows: np.ndarray, most: int) -> np.ndarray:
+    return rows[:: -(-len(rows) // most)]
+
+
+def _chart(xn, train_idx, valid_idx, axes, k: int, relative):
+    """``(rows, coordinates)``: Isomap's ``k`` coordinates (standardised) of up to
+    ``CHART_ROWS`` training ``rows``, if they chart the data ``CHART_GAIN`` times better
+    than PCA's, else None. A
+    chart's error: ``relative(reconstruction, rows)`` of up to ``CHART_ROWS`` validation
+    rows, each the mean of its 5 nearest training rows in the chart. Of Isomap's charts
+    with ``CHART_NEIGHBOURS`` neighbours, the best is kept."""
+    from sklearn.manifold import Isomap
+    from sklearn.neighbors import KNeighborsRegressor
+
+    rows, valid = _every_kth(train_idx, CHART_ROWS), _every_kth(valid_idx, CHART_ROWS)
+
+    def error(fitted, new) -> float:
+        nearest = KNeighborsRegressor(n_neighbors=min(5, len(rows))).fit(fitted, xn[rows])
+        return relative(nearest.predict(new), valid)
+
+    centre, vt = axes
+    linear = error((xn[rows] - centre) @ vt[:k].T, (xn[valid] - centre) @ vt[:k].T)
+    best, coordinates = np.inf, None
+    for neighbours in CHART_NEIGHBOURS:
+        if neighbours >= len(rows) - 1 or k >= len(rows) - 1:
+            break
+        # a dense eigensolver: ARPACK would start from a random vector
+        isomap = Isomap(n_neighbors=neighbours, n_components=k, eigen_solver="dense")
+        with warnings.catch_warnings():  # a graph in pieces is joined, with a warning
+            warnings.simplefilter("ignore")
+            try:
+                fitted = isomap.fit_transform(xn[rows])
+                new = isomap.transform(xn[valid])
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+        if np.all(np.isfinite(fitted)) and np.all(fitted.std(axis=0) > 0):
+            if (e := error(fitted, new)) < best:
+                best, coordinates = e, fitted
+    if coordinates is None or not best * CHART_GAIN <= linear:
+        return None
+    return rows, (coordinates - coordinates.mean(axis=0)) / coordinates.std(axis=0)
 
 
 class NeurEcoCompressor(TransformerMixin, BaseEstimator):
@@ -477,18 +535,20 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         mean = sw @ X / sw.sum()
         axes = _principal_axes(xn[train_idx], sw_t)  # once: every candidate starts from it
 
-        def relative(chain, w, rows):
-            recon = chain.forward(w, xn[rows]) * scale + shift
+        def relative(reconstruction, rows) -> float:
+            """The relative error of the normalised ``reconstruction`` of ``rows``."""
+            recon = reconstruction * scale + shift
             weights = sw[rows]
             err = np.sum(weights[:, None] * (recon - X[rows]) ** 2)
             return float(
                 np.sqrt(err / max(np.sum(weights[:, None] * (X[rows] - mean) ** 2), 1e-300))
             )
 
-        def candidate(k, size, previous=None, trained=None):
+        def candidate(k, size, previous=None, trained=None, chart=None, rng=rng):
             """Train halves with ``size`` hidden neurons (the decoder's scaled), grown
-            from ``previous`` (a smaller candidate at this k: its neurons are kept) or
-            started at PCA; or record ``trained``, a chain and weights to resume from."""
+            from ``previous`` (a smaller candidate at this k: its neurons are kept),
+            started at PCA, or first trained to a ``chart``'s coordinates (see
+            :func:`_chart`); or record ``trained``, a chain and weights to resume from."""
             size_d = max(1, round(size * self.compress_decompress_size_ratio))
             if previous is not None:  # a decoder resumed from may be the wider
                 size_d = max(size_d, previous[0].second.layer_sizes[1])
@@ -503,6 +563,14 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 first = Network(encoder, dense_masks(encoder))
                 second = Network(decoder, dense_masks(decoder))
                 w = _pca_start(first, second, axes, rng)
+                if chart is not None:  # each half to the chart, before they train together
+                    rows, coordinates = chart
+                    w1, w2 = Chain(first, second).split(w)
+                    sw_c = sw[rows] / sw[rows].sum()
+                    for beta in (self.initial_beta_reg, 1e-3):
+                        w1 = train(TrainingProblem(first, xn[rows], coordinates, sw_c, beta), w1).w
+                        w2 = train(TrainingProblem(second, coordinates, xn[rows], sw_c, beta), w2).w
+                    w = np.concatenate([w1, w2])
             else:
                 old, w_old = previous
                 w1, w2 = old.split(w_old)
@@ -513,14 +581,18 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             problem.network = chain
             # linear halves start at PCA, the linear optimum: nothing to train (training
             # could only move the components the training rows do not span)
-            for beta in (self.initial_beta_reg, 1e-3, 0.0) if size and trained is None else ():
+            betas = (self.initial_beta_reg, 1e-3, 0.0) if chart is None else (1e-3, 0.0)
+            for beta in betas if size and trained is None else ():
                 problem.beta = beta
                 w = train(problem, w).w
-            train_err, valid_err = relative(chain, w, train_idx), relative(chain, w, valid_idx)
+            train_err = relative(chain.forward(w, xn[train_idx]), train_idx)
+            valid_err = relative(chain.forward(w, xn[valid_idx]), valid_idx)
             history.append(
                 {
                     "build": build,
                     **_record_of(chain),
+                    # the ladder: grown from PCA, from a chart, or resumed from a model
+                    "start": "chart" if chart is not None else "resumed" if trained else "pca",
                     "train_error": train_err,
                     "valid_error": valid_err,
                     "seconds": time.perf_counter() - started,
@@ -552,28 +624,20 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 resumed = candidate(k_start, chain.first.layer_sizes[1], trained=(chain, w))
                 if resumed[2] <= self.compress_tolerance:
                     return resumed, history
-        k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
-        for k in range(k_start, k_end):
-            current, stale, previous = np.inf, 0, None
-            sizes = list(HIDDEN_SIZES)
-            last_error = np.inf  # the previous candidate's at this k, in this build
-            if resumed is not None and k == k_start:
-                previous, current = resumed[:2], resumed[2]
-                last_error = resumed[2]  # a widening must beat the candidate resumed from
-                best = (resumed[2], resumed[0], resumed[1])
-                size = resumed[0].first.layer_sizes[1]
-                sizes = [s for s in HIDDEN_SIZES if s > size]
-                narrower = start[5]  # resumed past the standard sizes: widen as if not
-                if not sizes and narrower is not None and 2 * size <= d:
-                    if resumed[2] * WIDER_GAIN <= narrower:
-                        sizes = [2 * size]
-            for size in sizes:  # grows while it runs (WIDER_GAIN)
-                chain, w, error = candidate(k, size, previous)
-                previous = (chain, w)
+
+        def ladder(train_size, sizes, current=np.inf, last_error=np.inf):
+            """Candidates ``train_size(size)`` of growing ``sizes`` (more while widening
+            pays: WIDER_GAIN) until one meets the tolerance, returned first, or
+            GROWTH_PATIENCE in a row do not improve on ``current``; then ``(None, the least
+            error)``. ``last_error``: the candidate's before the first."""
+            nonlocal best
+            stale = 0
+            for size in sizes:  # grows while it runs
+                chain, w, error = train_size(size)
                 if best is None or error < best[0]:
                     best = (error, chain, w)
                 if error <= self.compress_tolerance:
-                    return (chain, w, error), history  # the smallest network at this k
+                    return (chain, w, error), current  # the smallest network
                 if error < current:
                     current, stale = error, 0
                 else:
@@ -583,6 +647,41 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 if size == sizes[-1] and 2 * size <= d and error * WIDER_GAIN <= last_error:
                     sizes.append(2 * size)
                 last_error = error
+            return None, current
+
+        k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
+        for k in range(k_start, k_end):
+            grown = {"previous": None}  # the last candidate of the ladder from PCA
+
+            def grow(size, k=k, grown=grown):
+                chain, w, error = candidate(k, size, grown["previous"])
+                grown["previous"] = (chain, w)
+                return chain, w, error
+
+            if resumed is not None and k == k_start:
+                grown["previous"] = resumed[:2]
+                best = (resumed[2], resumed[0], resumed[1])
+                size = resumed[0].first.layer_sizes[1]
+                sizes = [s for s in HIDDEN_SIZES if s > size]
+                narrower = start[5]  # resumed past the standard sizes: widen as if not
+                if not sizes and narrower is not None and 2 * size <= d:
+                    if resumed[2] * WIDER_GAIN <= narrower:
+                        sizes = [2 * size]
+                # a widening must beat the candidate resumed from
+                met, current = ladder(grow, sizes, resumed[2], resumed[2])
+            else:
+                met, current = ladder(grow, list(HIDDEN_SIZES))
+            chart = None
+            if met is None:
+                chart = _chart(xn, train_idx, valid_idx, axes, k, relative)
+            if chart is not None:
+                # its own draws: a build whose chart does not pay is the build without it
+                chart_rng = copy.deepcopy(rng)
+                from_chart = functools.partial(candidate, k, chart=chart, rng=chart_rng)
+                met, charted = ladder(from_chart, list(HIDDEN_SIZES))
+                current = min(current, charted)
+            if met is not None:
+                return met, history
             flat = flat + 1 if current > NONLINEAR_GAIN * pca[k] else 0
             if flat >= CURVATURE_PATIENCE:
                 break  # no better than PCA at these k: the data do not look curved

@@ -7,7 +7,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import make_s_curve
+from sklearn.datasets import make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 
@@ -103,6 +103,50 @@ def test_s_curve_needs_two_coefficients_where_pca_needs_three():
     pca = PCA(2).fit(X)
     recon = pca.inverse_transform(pca.transform(X_new))
     assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.3
+
+
+def test_swiss_roll_is_unrolled_from_a_chart_to_two_coefficients():
+    # halves grown from PCA keep its chart of the roll and miss the tolerance with 2
+    # coefficients; halves first trained to Isomap's 2 coordinates meet it
+    X, _ = make_swiss_roll(1000, random_state=0)
+    model = NeurEcoCompressor(random_state=0).fit(X)
+    assert model.n_components_ == 2 and model.reconstruction_error_ <= 0.01
+    tried = [r for r in model.history_ if r["n_components"] == 2]
+    assert all(r["valid_error"] > 0.01 for r in tried if r["start"] == "pca")
+    assert tried[-1]["start"] == "chart" and tried[-1]["valid_error"] <= 0.01
+    X_new, _ = make_swiss_roll(1000, random_state=1)
+    assert relative_error(model, X_new, X) < 0.015
+    pca = PCA(2).fit(X)
+    recon = pca.inverse_transform(pca.transform(X_new))
+    assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.3
+
+
+@pytest.mark.parametrize("data", ["swiss roll", "S-curve", "blob", "plane"])
+def test_a_chart_is_kept_only_where_it_reconstructs_better_than_pca(data):
+    rng = np.random.default_rng(0)
+    if data == "swiss roll":
+        X, _ = make_swiss_roll(600, random_state=0)
+    elif data == "S-curve":
+        X, _ = make_s_curve(600, random_state=0)
+    elif data == "blob":  # flat, with noise across: no better chart than PCA's
+        X = rng.normal(size=(600, 3)) * [3, 2, 0.3]
+    else:
+        X = rng.uniform(size=(600, 2)) @ rng.normal(size=(2, 3))
+    xn = (X - X.mean(axis=0)) / X.std(axis=0)
+    train, valid = np.arange(0, 600, 2), np.arange(1, 600, 2)
+    axes = compressor._principal_axes(xn[train], np.full(len(train), 1 / len(train)))
+
+    def relative(reconstruction, rows):
+        return np.linalg.norm(reconstruction - xn[rows]) / np.linalg.norm(xn[rows])
+
+    chart = compressor._chart(xn, train, valid, axes, 2, relative)
+    if data in ("blob", "plane"):
+        assert chart is None
+    else:
+        rows, coordinates = chart
+        assert set(rows) <= set(train) and coordinates.shape == (len(rows), 2)
+        np.testing.assert_allclose(coordinates.mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(coordinates.std(axis=0), 1)
 
 
 def test_linear_data_keep_pca_with_linear_halves(rng):
@@ -341,8 +385,8 @@ def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
 
 
 def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
-    # 300 rows: the first build needs 3 coefficients, the second meets the tolerance with 2
-    X, _ = make_s_curve(300, random_state=0)
+    # 200 rows: the first build needs 3 coefficients, the second meets the tolerance with 2
+    X, _ = make_s_curve(200, random_state=0)
 
     def build(n_init=3, n_jobs=None):
         path = tmp_path / f"{n_init}-{n_jobs}.ckpt"
