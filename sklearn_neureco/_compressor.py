@@ -209,17 +209,39 @@ def _every_kth(rows: np.ndarray, most: int) -> np.ndarray:
     return rows[:: -(-len(rows) // most)]
 
 
-def _chart(xn, train_idx, valid_idx, axes, k: int, relative):
-    """``(rows, coordinates)``: Isomap's ``k`` coordinates (standardised) of up to
-    ``CHART_ROWS`` training ``rows``, if they chart the data ``CHART_GAIN`` times better
-    than PCA's, else None. A
-    chart's error: ``relative(reconstruction, rows)`` of up to ``CHART_ROWS`` validation
-    rows, each the mean of its 5 nearest training rows in the chart. Of Isomap's charts
-    with ``CHART_NEIGHBOURS`` neighbours, the best is kept."""
+def _isomap_charts(xn, train_idx, valid_idx, most: int) -> tuple:
+    """``(rows, valid, charts)``: up to ``CHART_ROWS`` training ``rows`` and validation
+    rows, and for each of ``CHART_NEIGHBOURS`` Isomap's ``most`` coordinates of both,
+    ``(of rows, of valid)``. Computed once per build: Isomap's first ``k`` coordinates are
+    its ``k`` coordinates (the leading eigenvectors do not depend on how many are asked)."""
     from sklearn.manifold import Isomap
-    from sklearn.neighbors import KNeighborsRegressor
 
     rows, valid = _every_kth(train_idx, CHART_ROWS), _every_kth(valid_idx, CHART_ROWS)
+    charts = []
+    for neighbours in CHART_NEIGHBOURS:
+        if neighbours >= len(rows) - 1 or most >= len(rows) - 1:
+            break
+        # a dense eigensolver: ARPACK would start from a random vector
+        isomap = Isomap(n_neighbors=neighbours, n_components=most, eigen_solver="dense")
+        with warnings.catch_warnings():  # a graph in pieces is joined, with a warning
+            warnings.simplefilter("ignore")
+            try:
+                fitted = isomap.fit_transform(xn[rows])
+                new = isomap.transform(xn[valid])
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+        if np.all(np.isfinite(fitted)) and np.all(np.isfinite(new)):
+            charts.append((fitted, new))
+    return rows, valid, charts
+
+
+def _chart(xn, axes, k: int, relative, rows, valid, charts):
+    """``(rows, coordinates)``: of Isomap's ``charts`` (see :func:`_isomap_charts`) cut to
+    ``k`` coordinates, the best, standardised, if it charts the data ``CHART_GAIN``
+    times better than PCA's ``axes``; else None. A chart's error: ``relative(
+    reconstruction, valid)``, each ``valid`` row reconstructed as the mean of the 5
+    ``rows`` nearest to it in the chart."""
+    from sklearn.neighbors import KNeighborsRegressor
 
     def error(fitted, new) -> float:
         nearest = KNeighborsRegressor(n_neighbors=min(5, len(rows))).fit(fitted, xn[rows])
@@ -228,19 +250,9 @@ def _chart(xn, train_idx, valid_idx, axes, k: int, relative):
     centre, vt = axes
     linear = error((xn[rows] - centre) @ vt[:k].T, (xn[valid] - centre) @ vt[:k].T)
     best, coordinates = np.inf, None
-    for neighbours in CHART_NEIGHBOURS:
-        if neighbours >= len(rows) - 1 or k >= len(rows) - 1:
-            break
-        # a dense eigensolver: ARPACK would start from a random vector
-        isomap = Isomap(n_neighbors=neighbours, n_components=k, eigen_solver="dense")
-        with warnings.catch_warnings():  # a graph in pieces is joined, with a warning
-            warnings.simplefilter("ignore")
-            try:
-                fitted = isomap.fit_transform(xn[rows])
-                new = isomap.transform(xn[valid])
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-        if np.all(np.isfinite(fitted)) and np.all(fitted.std(axis=0) > 0):
+    for fitted, new in charts:
+        fitted, new = fitted[:, :k], new[:, :k]
+        if np.all(fitted.std(axis=0) > 0):
             if (e := error(fitted, new)) < best:
                 best, coordinates = e, fitted
     if coordinates is None or not best * CHART_GAIN <= linear:
@@ -650,6 +662,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             return None, current
 
         k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
+        charts = None  # Isomap's, once a ladder from PCA misses the tolerance
         for k in range(k_start, k_end):
             grown = {"previous": None}  # the last candidate of the ladder from PCA
 
@@ -673,7 +686,9 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 met, current = ladder(grow, list(HIDDEN_SIZES))
             chart = None
             if met is None:
-                chart = _chart(xn, train_idx, valid_idx, axes, k, relative)
+                if charts is None:
+                    charts = _isomap_charts(xn, train_idx, valid_idx, k_end - 1)
+                chart = _chart(xn, axes, k, relative, *charts)
             if chart is not None:
                 # its own draws: a build whose chart does not pay is the build without it
                 chart_rng = copy.deepcopy(rng)

@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA
+from sklearn.manifold import Isomap
 from sklearn.pipeline import make_pipeline
 
 from sklearn_neureco import ModelFileError, NeurEcoCompressor, NeurEcoRegressor, Tabular, load
@@ -139,7 +140,8 @@ def test_a_chart_is_kept_only_where_it_reconstructs_better_than_pca(data):
     def relative(reconstruction, rows):
         return np.linalg.norm(reconstruction - xn[rows]) / np.linalg.norm(xn[rows])
 
-    chart = compressor._chart(xn, train, valid, axes, 2, relative)
+    charts = compressor._isomap_charts(xn, train, valid, 2)
+    chart = compressor._chart(xn, axes, 2, relative, *charts)
     if data in ("blob", "plane"):
         assert chart is None
     else:
@@ -147,6 +149,19 @@ def test_a_chart_is_kept_only_where_it_reconstructs_better_than_pca(data):
         assert set(rows) <= set(train) and coordinates.shape == (len(rows), 2)
         np.testing.assert_allclose(coordinates.mean(axis=0), 0, atol=1e-12)
         np.testing.assert_allclose(coordinates.std(axis=0), 1)
+
+
+def test_a_chart_cut_to_k_coordinates_is_isomaps_chart_with_k():
+    # one Isomap per neighbour count and build, with the most coefficients it tries
+    X, _ = make_swiss_roll(400, random_state=0)
+    train, valid = np.arange(0, 400, 2), np.arange(1, 400, 2)
+    rows, _, charts = compressor._isomap_charts(X, train, valid, 5)
+    assert len(charts) == len(compressor.CHART_NEIGHBOURS)
+    for (fitted, new), neighbours in zip(charts, compressor.CHART_NEIGHBOURS, strict=True):
+        for k in (1, 2):
+            alone = Isomap(n_neighbors=neighbours, n_components=k, eigen_solver="dense")
+            np.testing.assert_allclose(fitted[:, :k], alone.fit_transform(X[rows]), atol=1e-8)
+            np.testing.assert_allclose(new[:, :k], alone.transform(X[valid]), atol=1e-8)
 
 
 def test_linear_data_keep_pca_with_linear_halves(rng):
