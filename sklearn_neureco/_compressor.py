@@ -15,7 +15,10 @@ while the validation error improves (past ``HIDDEN_SIZES``, only while widening 
 ``WIDER_GAIN``). It keeps the fewest coefficients, and at that ``k``
 the smallest networks, that meet the tolerance; failing that, PCA with ``k_pca``
 coefficients (linear halves); it stops trying larger ``k`` once the networks do no better
-than PCA at two ``k`` in a row (the data do not look curved).
+than PCA at two ``k`` in a row (the data do not look curved). At a ``k`` where the halves
+grown from PCA miss the tolerance, a second ladder starts from Isomap's chart of the data
+when it beats PCA's (``CHART_GAIN``; :func:`_chart`), the halves first trained to it: a
+rolled-up manifold cannot be unrolled from PCA's chart.
 """
 
 from __future__ import annotations
@@ -297,8 +300,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         the fewest coefficients that meet the tolerance win (then the fewest weights,
         then the least validation error). A build after the first tries no more
         coefficients than the best found so far. (In ``benchmarks/compression.py`` a single
-        build found the S-curve's 2 coordinates with one of two random states, three builds
-        with both.)
+        build found the travelling front's 2 coordinates with one of two random states,
+        three builds with both.)
     n_jobs : int, default=None
         Processes for the ``n_init`` builds (``None``: 1, ``-1``: all processors), in
         joblib's ``loky`` workers or, under joblib's Dask backend, on a cluster. Each
@@ -326,7 +329,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         the final training on all rows.
     history_ : list of dict
         One record per candidate: coefficients, layer sizes of both halves, weights,
-        relative training and validation errors, seconds.
+        where it started (``"start"``: ``"pca"``, ``"chart"`` or ``"resumed"``), relative
+        training and validation errors, seconds.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         When ``X`` had string column names.
