@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_is_fitted,
     column_or_1d,
     validate_data,
 )
@@ -14,6 +13,7 @@ from sklearn.utils.validation import (
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
 from ._dask import is_dask, rowwise
 from ._dask_training import fit_on_dask, label_codes
+from ._derivatives import _require_fitted
 from ._engine import build_state
 from ._objectives import CROSS_ENTROPY, CrossEntropy
 
@@ -285,26 +285,26 @@ class NeurEcoClassifier(ClassifierMixin, NeurEcoBase):
     def decision_function(self, X) -> np.ndarray:
         """The network's outputs: for two classes the log-odds of the second,
         ``(n_samples,)``; else one logit per class, ``(n_samples, n_classes)``."""
-        check_is_fitted(self)
+        _require_fitted(self)
         f = self.state_.outputs(self._validate_input(X))
         return f[:, 0] if f.shape[1] == 1 else f
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, ``(n_samples, n_classes)``, columns in ``classes_`` order
         (a Dask array for Dask input)."""
-        check_is_fitted(self)
+        _require_fitted(self)
         if is_dask(X):
             return rowwise(self.predict_proba, X, self.n_features_in_, len(self.classes_))
         return CrossEntropy.probabilities(self.state_.outputs(self._validate_input(X)))
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Logarithms of :meth:`predict_proba`, computed without underflow."""
-        check_is_fitted(self)
+        _require_fitted(self)
         return CrossEntropy.log_probabilities(self.state_.outputs(self._validate_input(X)))
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""
-        check_is_fitted(self)
+        _require_fitted(self)
         if is_dask(X):
             classes = self.classes_
             return self.predict_proba(X).map_blocks(

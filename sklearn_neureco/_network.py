@@ -189,10 +189,10 @@ class Layer:
 class StackedLayer:
     """A layer as one dense block from every unit before it (:attr:`Network.stacked`)."""
 
-    start: int  # its first unit among every layer's units, and its block's columns
+    width: int  # its block's columns: the constant unit, then every unit before it
     size: int
-    span: slice  # its block, (size, start) flattened, among the stacked blocks
-    bias: slice  # its biases in w
+    units: slice  # its units among the few-row passes' rows (the constant unit first)
+    span: slice  # its block, (size, width) flattened, among the stacked blocks
     activation: Activation
 
 
@@ -201,9 +201,7 @@ class Stacked(NamedTuple):
 
     layers: tuple[StackedLayer, ...]
     gather: np.ndarray  # the blocks, flat, as indices into w with a zero appended
-    # each weight's derivative in the few-row VJP's buffer: the blocks' derivatives, flat,
-    # then the biases' at n_dense + their weight index
-    scatter: np.ndarray
+    scatter: np.ndarray  # each weight's place among the blocks, flat
     n_dense: int
 
 
@@ -548,56 +546,55 @@ class Network:
 
     # ------------------------------------------------- passes on a few rows
     # On a few rows a pass costs what its numpy calls cost, not their arithmetic: one
-    # product per layer, from every unit before it (one column per row: np.dot writes
-    # each layer's units in place), instead of one per block (half the calls on a
-    # 10-32-16-3 network with direct links). The sums run in another order than the
-    # block passes', so the last bits differ; the derivative API uses these below
-    # FEW_ROWS rows (as it uses contiguous transposes from there on), training never.
+    # product per layer, from a constant unit (the biases) and every unit before it (one
+    # column per row: np.dot writes each layer's units in place), instead of one per
+    # block and one per bias (half the calls on a 10-32-16-3 network with direct links).
+    # The sums run in another order than the block passes', so the last bits differ;
+    # predict and the derivative API use these below FEW_ROWS rows (as they use
+    # contiguous transposes from there on), training never.
 
     @property
     def stacked(self) -> Stacked:
-        """Each layer's links as one dense block ``D`` of shape ``(size, units before
-        it)``, zero where a link is absent: ``np.append(w, 0)[gather][layer.span]``."""
+        """Each layer's links and biases as one dense block ``D`` of shape ``(size, 1 +
+        units before it)``: column 0 holds the biases (the weights of a constant unit,
+        so that a layer costs one product), zero where a link is absent:
+        ``np.append(w, 0)[gather][layer.span]``."""
         if self._stacked is None:
             starts = np.cumsum((0,) + self.layer_sizes)
             p = self.n_weights
             gather, layers, at = [], [], 0
             scatter = np.empty(p, dtype=np.intp)
             for layer in self.layers:
-                width = int(starts[layer.index])
-                D = np.full((layer.size, width), p)  # p: the zero appended to w
+                first = 1 + int(starts[layer.index])  # the constant unit, then the units
+                D = np.full((layer.size, first), p)  # p: the zero appended to w
+                D[:, 0] = layer.bias_offset + np.arange(layer.size)
                 for b in layer.blocks:
-                    D[b.rows, starts[b.source] + b.cols] = b.offset + np.arange(b.index.size)
+                    D[b.rows, 1 + starts[b.source] + b.cols] = b.offset + np.arange(b.index.size)
                 flat = D.reshape(-1)
                 links = np.flatnonzero(flat < p)
                 scatter[flat[links]] = at + links
-                bias = slice(layer.bias_offset, layer.bias_offset + layer.size)
+                units = slice(first, first + layer.size)
                 span = slice(at, at + flat.size)
-                layers.append(StackedLayer(width, layer.size, span, bias, layer.activation))
+                layers.append(StackedLayer(first, layer.size, units, span, layer.activation))
                 gather.append(flat)
                 at += flat.size
-            for L in layers:  # a bias at its weight index after the blocks
-                scatter[L.bias] = at + np.arange(L.bias.start, L.bias.stop)
             self._stacked = Stacked(tuple(layers), np.concatenate(gather), scatter, at)
         return self._stacked
 
-    def stacked_bind(self, w: np.ndarray) -> list[tuple[StackedLayer, np.ndarray, np.ndarray]]:
-        """Each layer's ``(layer, D, biases as a column)`` from flat weights ``w``
-        (:attr:`stacked`)."""
+    def stacked_bind(self, w: np.ndarray) -> list[tuple[StackedLayer, np.ndarray]]:
+        """Each layer's ``(layer, D)`` from flat weights ``w`` (:attr:`stacked`)."""
         stacked = self.stacked
         dense = np.concatenate((w, [0.0]))[stacked.gather]
-        return [
-            (L, dense[L.span].reshape(L.size, L.start), w[L.bias, None]) for L in stacked.layers
-        ]
+        return [(L, dense[L.span].reshape(L.size, L.width)) for L in stacked.layers]
 
     def _stacked_units(self, bound, x: np.ndarray) -> np.ndarray:
-        """Every layer's outputs, one column per row: ``(sum(layer_sizes), n)``."""
-        H = np.empty((sum(self.layer_sizes), x.shape[0]))
-        H[: self.n_inputs] = x.T
-        for L, D, bias in bound:
-            z = np.dot(D, H[: L.start], out=H[L.start : L.start + L.size])
-            z += bias
-            L.activation.apply_few(z)  # in place
+        """The constant unit (ones) and every layer's outputs, one column per row:
+        ``(1 + sum(layer_sizes), n)``."""
+        H = np.empty((1 + sum(self.layer_sizes), x.shape[0]))
+        H[0] = 1.0
+        H[1 : 1 + self.n_inputs] = x.T
+        for L, D in bound:
+            L.activation.apply_few(np.dot(D, H[: L.width], out=H[L.units]))  # in place
         return H
 
     def few_rows_forward(self, w, x) -> np.ndarray:
@@ -608,18 +605,16 @@ class Network:
         """:meth:`jvp` from flat weights, one product per layer (for a few rows)."""
         bound = self.stacked_bind(w)
         H = self._stacked_units(bound, x)
-        dH = np.zeros_like(H)
+        dH = np.zeros_like(H)  # the constant unit's row stays 0
         if dx is not None:
-            dH[: self.n_inputs] = dx.T
+            dH[1 : 1 + self.n_inputs] = dx.T
         dbound = None if dw is None else self.stacked_bind(dw)
-        for i, (L, D, _) in enumerate(bound):
-            dz = np.dot(D, dH[: L.start], out=dH[L.start : L.start + L.size])
+        for i, (L, D) in enumerate(bound):
+            dz = np.dot(D, dH[: L.width], out=dH[L.units])
             if dbound is not None:
-                _, dD, db = dbound[i]
-                dz += np.dot(dD, H[: L.start])
-                dz += db
+                dz += np.dot(dbound[i][1], H[: L.width])
             if L.activation.slope is not None:
-                dz *= L.activation.slope(H[L.start : L.start + L.size])
+                dz *= L.activation.slope(H[L.units])
         return H[-self.n_outputs :].T.copy(), dH[-self.n_outputs :].T.copy()
 
     def few_rows_vjp(self, w, x, gy):
@@ -630,18 +625,15 @@ class Network:
         H = self._stacked_units(bound, x)
         G = np.zeros_like(H)
         G[-self.n_outputs :] = gy.T
-        ones = np.ones(x.shape[0])
-        # every block's and bias's derivative, gathered into weight order at the end
-        buffer = np.empty(stacked.n_dense + self.n_weights)
-        biases = buffer[stacked.n_dense :]
-        for L, D, _ in reversed(bound):
-            gz = G[L.start : L.start + L.size]
+        # every block's derivative (biases included), gathered into weight order at the end
+        buffer = np.empty(stacked.n_dense)
+        for L, D in reversed(bound):
+            gz = G[L.units]
             if L.activation.slope is not None:
-                gz *= L.activation.slope(H[L.start : L.start + L.size])
-            np.dot(gz, ones, out=biases[L.bias])
-            np.dot(gz, H[: L.start].T, out=buffer[L.span].reshape(L.size, L.start))
-            G[: L.start] += np.dot(D.T, gz)
-        y, gx = H[-self.n_outputs :].T.copy(), G[: self.n_inputs].T.copy()
+                gz *= L.activation.slope(H[L.units])
+            np.dot(gz, H[: L.width].T, out=buffer[L.span].reshape(L.size, L.width))
+            G[: L.width] += np.dot(D.T, gz)
+        y, gx = H[-self.n_outputs :].T.copy(), G[1 : 1 + self.n_inputs].T.copy()
         return y, buffer[stacked.scatter], gx
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._base import BUILD_PARAMETER_CONSTRAINTS, NeurEcoBase
 from ._dask import is_dask, rowwise
 from ._dask_training import fit_on_dask
+from ._derivatives import _require_fitted
 from ._engine import build_state
 from ._objectives import LEAST_SQUARES
 
@@ -301,7 +302,7 @@ class NeurEcoRegressor(RegressorMixin, NeurEcoBase):
             Shaped like the ``y`` given to ``fit``. For a Dask array or DataFrame, a Dask
             array computed chunk by chunk.
         """
-        check_is_fitted(self)
+        _require_fitted(self)
         if is_dask(X):  # a Dask collection, chunk by chunk on the workers
             flat = self.state_.output_1d
             return rowwise(self.predict, X, self.n_features_in_, None if flat else self.n_outputs_)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._network import BoundWeights, Network, first_rows, row_chunks, tile_rows
+from ._network import FEW_ROWS, BoundWeights, Network, first_rows, row_chunks, tile_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,11 +100,16 @@ class FittedState:
 
     def outputs(self, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
-        state's)."""
-        w = self.bind(self.weights if weights is None else weights, X)
-        y = np.empty((X.shape[0], self.n_outputs))
-        for rows, xn in self.normalized_blocks(X):
-            y[rows] = self.network.forward(w, xn)
+        state's). Below ``FEW_ROWS`` rows the sums run in another order (see
+        :meth:`~sklearn_neureco._network.Network.few_rows_forward`): the last bits differ."""
+        w = self.weights if weights is None else weights
+        if X.shape[0] < FEW_ROWS:  # one product per layer: a one-row call costs its calls
+            y = self.network.few_rows_forward(w, self.normalize(X))
+        else:
+            w = self.bind(w, X)
+            y = np.empty((X.shape[0], self.n_outputs))
+            for rows, xn in self.normalized_blocks(X):
+                y[rows] = self.network.forward(w, xn)
         y *= self.output_scale
         y += self.output_shift
         return y
