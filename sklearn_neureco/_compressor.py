@@ -88,9 +88,10 @@ CURVATURE_PATIENCE = 2
 # swiss roll) cannot be unrolled from: at a k where they miss the tolerance, a second
 # ladder starts each size from Isomap's k coordinates (its halves first trained to them,
 # then together), when a nearest-neighbour reconstruction from Isomap's coordinates is at
-# least CHART_GAIN times more accurate than from PCA's. In benchmarks/compression.py it
-# is 2 to 6 times on the swiss roll and S-curve, at most 1.23 on digits and about 1 on the
-# fields of 64 values (where the ladder is not run)
+# least CHART_GAIN times more accurate than from PCA's. On the data of
+# benchmarks/compression.py, measured when the constant was chosen, it was 2 to 6 times on
+# the swiss roll and S-curve, at most 1.23 on digits and about 1 on the fields of 64
+# values (where the ladder is not run)
 CHART_GAIN = 1.5
 # Isomap's neighbour counts tried (too many short-circuit the swiss roll's turns, too
 # few tear the graph: the chart that reconstructs best is kept), and the most rows it
