@@ -247,6 +247,9 @@ def _chart(xn, axes, k: int, relative, rows, valid, charts):
     ``rows`` nearest to it in the chart."""
     from sklearn.neighbors import KNeighborsRegressor
 
+    if not charts:  # too few rows for a neighbour graph
+        return None
+
     def error(fitted, new) -> float:
         nearest = KNeighborsRegressor(n_neighbors=min(5, len(rows))).fit(fitted, xn[rows])
         return relative(nearest.predict(new), valid)
