@@ -16,7 +16,9 @@ import numpy as np
 
 def is_dask(*objects) -> bool:
     """Whether any of ``objects`` is a Dask collection (without importing Dask)."""
-    return any(type(o).__module__.split(".")[0] == "dask" for o in objects)
+    return any(
+        type(o) is not np.ndarray and type(o).__module__.split(".")[0] == "dask" for o in objects
+    )
 
 
 def _rows(X, n_columns: int, name: str):

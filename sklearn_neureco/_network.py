@@ -605,9 +605,9 @@ class Network:
         """:meth:`jvp` from flat weights, one product per layer (for a few rows)."""
         bound = self.stacked_bind(w)
         H = self._stacked_units(bound, x)
-        dH = np.zeros_like(H)  # the constant unit's row stays 0
-        if dx is not None:
-            dH[1 : 1 + self.n_inputs] = dx.T
+        dH = np.empty_like(H)  # every layer's rows are written by its product
+        dH[0] = 0.0  # the constant unit's
+        dH[1 : 1 + self.n_inputs] = 0.0 if dx is None else dx.T
         dbound = None if dw is None else self.stacked_bind(dw)
         for i, (L, D) in enumerate(bound):
             dz = np.dot(D, dH[: L.width], out=dH[L.units])

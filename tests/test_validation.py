@@ -171,6 +171,10 @@ def test_derivative_methods_reject_bad_shapes(fitted):
         model.forward_derivative(np.zeros(p + 2), None, X)
     with pytest.raises(ValueError, match=r"^dw must have shape"):
         model.forward_derivative(w, np.zeros((p, 3)), X)
+    with pytest.raises(ValueError, match=r"^w must have shape"):  # the right size, a row
+        model.gradient(w.reshape(1, -1), X, np.ones(len(X)))
+    with pytest.raises(ValueError, match=r"^dw contains NaN"):
+        model.forward_derivative(w, np.full(p, np.nan), X)
     with pytest.raises(ValueError, match=r"^dx must be shaped like x"):
         model.forward_derivative(w, None, X, X[:, :1])
     with pytest.raises(ValueError, match="features"):
