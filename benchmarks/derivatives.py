@@ -9,9 +9,10 @@ and the peak memory each call allocates (numpy allocations seen by tracemalloc),
 should grow linearly with the rows. Where JAX or PyTorch is installed, a second table
 (``--rst`` writes it for the documentation) times the same fitted network, normalisation
 included, written with ``jax.jit`` and with ``torch.func`` (CPU, float64, on the same
-``--threads`` cores), one row (median of ``--one-row-calls`` calls) and 10^3 rows up; the
-ratios are theirs over ours. Targets (issue 17): within 1.5 times ``jax.jit`` at 10^5 rows,
-faster than ``torch.func`` at every size, and a one-row call under 50 us.
+``--threads`` cores), one row (the best of ``--repeat`` runs of ``--one-row-calls``
+calls) and 10^3 rows up; the ratios are theirs over ours. Targets (issue 17): within 1.5
+times ``jax.jit`` at 10^5 rows, faster than ``torch.func`` at every size, and a one-row
+call under 50 us.
 
 OpenBLAS settings: on some machines OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set and slow
 numpy; the script prints the BLAS kernel in use so runs can be compared.
@@ -164,15 +165,17 @@ def torch_calls(model):
     return {"pred": predict, "fwd": forward, "grad": gradient}, torch.from_numpy
 
 
-def one_row_time(fn, calls: int) -> float:
-    """Median seconds of one call, over ``calls`` calls (after a warm-up call)."""
+def one_row_time(fn, calls: int, repeat: int) -> float:
+    """Seconds per call: the best of ``repeat`` runs of ``calls`` calls each (after a
+    warm-up call); on a shared machine the slow runs are other programs' doing."""
     fn()
-    times = np.empty(calls)
-    for i in range(calls):
+    best = np.inf
+    for _ in range(repeat):
         start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return float(np.median(times))
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return float(best)
 
 
 def main() -> None:
@@ -243,7 +246,7 @@ def main() -> None:
                     a = {k: tuple(convert(v) for v in values) for k, values in a.items()}
                 if single:
                     return {
-                        k: one_row_time(partial(fn, *a[k]), args.one_row_calls)
+                        k: one_row_time(partial(fn, *a[k]), args.one_row_calls, args.repeat)
                         for k, fn in fns.items()
                     }
                 return {k: best_time(partial(fn, *a[k]), args.repeat) for k, fn in fns.items()}
@@ -264,7 +267,8 @@ def main() -> None:
     print(
         "\nThe same calls on the same network (flat weights, raw inputs and outputs,"
         " normalisation included;\nforward_derivative perturbs weights and inputs, gradient"
-        " returns both), on --threads cores;\none row: median of --one-row-calls calls."
+        " returns both), on --threads cores;\none row: the best of --repeat runs of"
+        " --one-row-calls calls."
         " Ratio: theirs / ours (over 1: ours is faster)."
     )
     if not any(lib != "ours" for _, _, lib, _, _ in peer_rows):
