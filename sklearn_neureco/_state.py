@@ -104,7 +104,7 @@ class FittedState:
         :meth:`~sklearn_neureco._network.Network.few_rows_forward`): the last bits differ."""
         w = self.weights if weights is None else weights
         if X.shape[0] < FEW_ROWS:  # one product per layer: a one-row call costs its calls
-            y = self.network.few_rows_forward(w, self.normalize(X))
+            y = self.network.few_rows_forward(np.reshape(w, -1), self.normalize(X))
         else:
             w = self.bind(w, X)
             y = np.empty((X.shape[0], self.n_outputs))

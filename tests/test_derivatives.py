@@ -121,6 +121,15 @@ def fitted():
     return NeurEcoRegressor(random_state=0).fit(X, Y), X
 
 
+def test_few_row_predictions_agree_with_the_block_pass(fitted):
+    # below FEW_ROWS rows predict takes one product per layer (other rounding only)
+    model, X = fitted
+    assert len(X) >= FEW_ROWS
+    many = model.predict(X)
+    for rows in (slice(0, 1), slice(5, 8), slice(0, FEW_ROWS - 1)):
+        np.testing.assert_allclose(model.predict(X[rows]), many[rows], rtol=1e-12, atol=1e-13)
+
+
 def test_derivatives_are_pure(fitted, rng):
     model, X = fitted
     before = model.get_weights()
