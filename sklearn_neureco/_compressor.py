@@ -698,7 +698,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                     charts = _isomap_charts(xn, train_idx, valid_idx, k_end - 1)
                 chart = _chart(xn, axes, k, relative, *charts)
             if chart is not None:
-                # its own draws: a build whose chart does not pay is the build without it
+                # its own draws: the ladders from PCA draw what they would without it
                 chart_rng = copy.deepcopy(rng)
                 from_chart = functools.partial(candidate, k, chart=chart, rng=chart_rng)
                 met, charted = ladder(from_chart, list(HIDDEN_SIZES))
