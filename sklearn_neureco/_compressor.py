@@ -24,7 +24,6 @@ rolled-up manifold cannot be unrolled from PCA's chart.
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import sys
 import time
@@ -645,15 +644,18 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 if resumed[2] <= self.compress_tolerance:
                     return resumed, history
 
-        def ladder(train_size, sizes, current=np.inf, last_error=np.inf):
-            """Candidates ``train_size(size)`` of growing ``sizes`` (more while widening
-            pays: WIDER_GAIN) until one meets the tolerance, returned first, or
-            GROWTH_PATIENCE in a row do not improve on ``current``; then ``(None, the least
-            error)``. ``last_error``: the candidate's before the first."""
+        def ladder(k, sizes, chart=None, rng=rng, previous=None, current=np.inf, last_error=np.inf):
+            """Candidates at ``k`` of growing hidden ``sizes`` (more while widening pays:
+            WIDER_GAIN), each grown from the one before (the first from ``previous``) or,
+            with a ``chart``, each started from it, until one meets the tolerance, returned
+            first, or GROWTH_PATIENCE in a row do not improve on ``current``; then ``(None,
+            the least error)``. ``last_error``: the candidate's before the first."""
             nonlocal best
             stale = 0
             for size in sizes:  # grows while it runs
-                chain, w, error = train_size(size)
+                chain, w, error = candidate(k, size, previous, chart=chart, rng=rng)
+                if chart is None:  # the next candidate grows from this one
+                    previous = (chain, w)
                 if best is None or error < best[0]:
                     best = (error, chain, w)
                 if error <= self.compress_tolerance:
@@ -672,15 +674,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         k_end = k_pca if k_stop is None else min(k_pca, k_stop + 1)
         charts = None  # Isomap's, once a ladder from PCA misses the tolerance
         for k in range(k_start, k_end):
-            grown = {"previous": None}  # the last candidate of the ladder from PCA
-
-            def grow(size, k=k, grown=grown):
-                chain, w, error = candidate(k, size, grown["previous"])
-                grown["previous"] = (chain, w)
-                return chain, w, error
-
             if resumed is not None and k == k_start:
-                grown["previous"] = resumed[:2]
                 best = (resumed[2], resumed[0], resumed[1])
                 size = resumed[0].first.layer_sizes[1]
                 sizes = [s for s in HIDDEN_SIZES if s > size]
@@ -688,10 +682,12 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 if not sizes and narrower is not None and 2 * size <= d:
                     if resumed[2] * WIDER_GAIN <= narrower:
                         sizes = [2 * size]
-                # a widening must beat the candidate resumed from
-                met, current = ladder(grow, sizes, resumed[2], resumed[2])
+                # grown from the candidate resumed from, which a widening must beat
+                met, current = ladder(
+                    k, sizes, previous=resumed[:2], current=resumed[2], last_error=resumed[2]
+                )
             else:
-                met, current = ladder(grow, list(HIDDEN_SIZES))
+                met, current = ladder(k, list(HIDDEN_SIZES))
             chart = None
             if met is None:
                 if charts is None:
@@ -699,9 +695,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 chart = _chart(xn, axes, k, relative, *charts)
             if chart is not None:
                 # its own draws: the ladders from PCA draw what they would without it
-                chart_rng = copy.deepcopy(rng)
-                from_chart = functools.partial(candidate, k, chart=chart, rng=chart_rng)
-                met, charted = ladder(from_chart, list(HIDDEN_SIZES))
+                met, charted = ladder(k, list(HIDDEN_SIZES), chart, copy.deepcopy(rng))
                 current = min(current, charted)
             if met is not None:
                 return met, history

@@ -118,13 +118,6 @@ class DerivativeMixin:
         p = self.state_.weights.size
         if w is None:
             return self.state_.weights
-        if type(w) is np.ndarray and w.dtype == np.float64 and w.size == p and w.ndim <= 2:
-            # the common case in a user's loop, in as few numpy calls as it can be
-            if w.shape not in ((p,), (p, 1)):
-                raise ValueError(f"{name} must have shape ({p}, 1) or ({p},), got {w.shape}")
-            if not np.isfinite(w).all():
-                raise ValueError(f"{name} contains NaN or infinity")
-            return w.reshape(-1)
         arr = _as_float_array(w, name)
         if arr.shape not in ((p,), (p, 1)):
             raise ValueError(f"{name} must have shape ({p}, 1) or ({p},), got {arr.shape}")
