@@ -531,11 +531,23 @@ def test_auto_normalisation_does_not_depend_on_the_unit():
         scaled = NeurEcoRegressor(random_state=0).fit(X * x_unit, y * y_unit)
         assert np.array_equal(scaled.get_weights(), base.get_weights())
         assert np.array_equal(scaled.predict(X * x_unit), base.predict(X) * y_unit)
-    # any unit, not only powers of two: as accurate to rounding
+    # any unit, not only powers of two: the network sees the same data to rounding...
     scaled = NeurEcoRegressor(random_state=0).fit(X * 1e300, y * 1e-300)
+    state, base_state = scaled.state_, base.state_
+    seen = (X * 1e300 - state.input_shift) / state.input_scale
+    base_seen = (X - base_state.input_shift) / base_state.input_scale
+    np.testing.assert_allclose(seen, base_seen, rtol=0, atol=1e-14)
+    seen_y = (y * 1e-300 - state.output_shift) / state.output_scale
+    base_seen_y = (y - base_state.output_shift) / base_state.output_scale
+    np.testing.assert_allclose(seen_y, base_seen_y, rtol=0, atol=1e-14)
+    # ...but rounding sends the search down another path (how far depends on the BLAS
+    # build), so its model need only be as accurate as a build with another seed
     error = np.sqrt(np.mean((scaled.predict(X * 1e300) * 1e300 - y) ** 2))
-    base_error = np.sqrt(np.mean((base.predict(X) - y) ** 2))
-    assert error < 1.5 * base_error + 1e-12
+    seed_errors = [
+        np.sqrt(np.mean((NeurEcoRegressor(random_state=seed).fit(X, y).predict(X) - y) ** 2))
+        for seed in range(4)
+    ]
+    assert error < 1.5 * max(seed_errors)
 
 
 def test_tabular_save_reports_failure_as_a_status(fitted, tmp_path):
