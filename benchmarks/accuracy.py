@@ -1,7 +1,7 @@
 """Accuracy, size and build time of NeurEcoRegressor against scikit-learn's estimators.
 
 Run ``python benchmarks/accuracy.py [--skip-large] [--seeds 0,1,2,3] [--n-init 4]
-[--n-jobs 2] [--only wide,friedman]``.
+[--n-jobs 2] [--only wide,friedman] [--config weight_penalty=1]``.
 Everything runs in one process, on the same splits:
 
 * smooth engineering functions from the surrogate-modelling literature, 1,000 training
@@ -40,6 +40,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from build_settings import add_config_argument, describe
 from rst_table import write_table
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1, make_friedman2, make_friedman3
@@ -280,12 +281,13 @@ class Result:
     seconds: float
 
 
-def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1, n_jobs=None):
-    """Fit NeurEco (and its ``n_init`` variant) and ``peers`` once per seed."""
-    makers = {"NeurEco": lambda seed: NeurEcoRegressor(random_state=seed)}
+def run_case(name, X, y, X_test, y_test, peers, seeds, n_init=1, n_jobs=None, config=None):
+    """Fit NeurEco (and its ``n_init`` variant; both with ``config``, a BuildConfig) and
+    ``peers`` once per seed."""
+    makers = {"NeurEco": lambda seed: NeurEcoRegressor(random_state=seed, build_config=config)}
     if n_init > 1:
         makers[f"NeurEco x{n_init}"] = lambda seed: NeurEcoRegressor(
-            n_init=n_init, n_jobs=n_jobs, random_state=seed
+            n_init=n_init, n_jobs=n_jobs, random_state=seed, build_config=config
         )
     makers.update(peers)
     rows = {}
@@ -348,9 +350,12 @@ def main():
         action="store_true",
         help="leave the Gaussian process out of the smooth cases (it takes 10 to 70 s a fit)",
     )
+    add_config_argument(parser)
     parser.add_argument("--rst", default="", help="also write the table of medians there")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.config is not None:
+        print(f"NeurEco built with {describe(args.config)}")
     prefixes = [p for p in args.only.split(",") if p]
 
     def chosen(cases: dict) -> dict:
@@ -365,7 +370,7 @@ def main():
         peers = dict(PEERS)
         if not args.no_kriging:
             peers["Kriging"] = lambda seed, d=X.shape[1]: kriging(d, seed)
-        rows = run_case(name, X, y, Xt, yt, peers, seeds, args.n_init, args.n_jobs)
+        rows = run_case(name, X, y, Xt, yt, peers, seeds, args.n_init, args.n_jobs, args.config)
         table.append((name, dict(rows)))
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
@@ -391,7 +396,7 @@ def main():
     real, large = real_cases()
     real_ratios = []
     for name, (X, y, Xt, yt) in chosen(real).items():
-        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs)
+        rows = run_case(name, X, y, Xt, yt, PEERS, seeds, args.n_init, args.n_jobs, args.config)
         table.append((name, dict(rows)))
         ours = rows.pop("NeurEco")
         more = rows.pop(f"NeurEco x{args.n_init}", None)
@@ -418,7 +423,7 @@ def main():
         )
     wide_peers = {"LassoCV": lambda seed: LassoCV(), **PEERS}
     for name, (X, y, Xt, yt) in chosen(wide_cases()).items():
-        rows = run_case(name, X, y, Xt, yt, wide_peers, seeds)
+        rows = run_case(name, X, y, Xt, yt, wide_peers, seeds, config=args.config)
         table.append((name, dict(rows)))
         ours = rows.pop("NeurEco")
         best_peer = min(r.rmse for r in rows.values())
@@ -432,7 +437,9 @@ def main():
         )
     if large is not None and not args.skip_large and chosen({"diamonds": None}):
         X, y, Xt, yt = large
-        rows = run_case("diamonds (43k)", X, y, Xt, yt, {"HistGB": PEERS["HistGB"]}, seeds)
+        rows = run_case(
+            "diamonds (43k)", X, y, Xt, yt, {"HistGB": PEERS["HistGB"]}, seeds, config=args.config
+        )
         table.append(("diamonds (43k)", dict(rows)))
         ours, hgb = rows["NeurEco"], rows["HistGB"]
         verdicts.append(

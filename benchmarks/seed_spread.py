@@ -1,12 +1,13 @@
 """How much a default build depends on its seed (issue 17).
 
 Run ``python benchmarks/seed_spread.py [--seeds 0-7] [--rows 1500] [--n-init 1]
-[--n-jobs 1] [--rst FILE]``. Friedman #1 without noise (10 inputs, 5 of them inert), ``--rows``
-training points and 5,000 test points, as a new user would try it: ``NeurEcoRegressor``
-with default parameters and each random state of ``--seeds``. Printed per seed: test
-RMSE, weights, inputs kept and build seconds; then the smallest, median and largest RMSE
-and time, and the spread (largest over smallest). Kriging (``accuracy.kriging``,
-deterministic) is fitted once on the same rows, as the bar.
+[--n-jobs 1] [--config name=value,...] [--rst FILE]``. Friedman #1 without noise (10
+inputs, 5 of them inert), ``--rows`` training points and 5,000 test points, as a new user
+would try it: ``NeurEcoRegressor`` with default parameters (or ``--config``'s
+:class:`~sklearn_neureco.BuildConfig` constants) and each random state of ``--seeds``.
+Printed per seed: test RMSE, weights, inputs kept and build seconds; then the smallest,
+median and largest RMSE and time, and the spread (largest over smallest). Kriging
+(``accuracy.kriging``, deterministic) is fitted once on the same rows, as the bar.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 
 import numpy as np
 from accuracy import kriging
+from build_settings import add_config_argument, describe
 from rst_table import write_table
 from sklearn.datasets import make_friedman1
 from sklearn.exceptions import ConvergenceWarning
@@ -38,6 +40,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1500, help="training rows")
     parser.add_argument("--n-init", type=int, default=1)
     parser.add_argument("--n-jobs", type=int, default=1, help="processes for the n_init builds")
+    add_config_argument(parser)
     parser.add_argument("--rst", help="also write the summary as an RST table to this file")
     args = parser.parse_args()
     X, y = make_friedman1(args.rows + 5000, noise=0.0, random_state=0)
@@ -49,12 +52,15 @@ def main():
     print(
         f"Friedman #1, {args.rows} training rows, no noise; "
         f"n_init={args.n_init}, n_jobs={args.n_jobs}"
+        + ("" if args.config is None else f"; {describe(args.config)}")
     )
     print(f"{'seed':>5}{'test RMSE':>12}{'weights':>9}{'inputs':>8}{'seconds':>9}")
     errors, times = [], []
     for seed in seed_list(args.seeds):
         start = time.perf_counter()
-        model = NeurEcoRegressor(n_init=args.n_init, n_jobs=args.n_jobs, random_state=seed)
+        model = NeurEcoRegressor(
+            n_init=args.n_init, n_jobs=args.n_jobs, random_state=seed, build_config=args.config
+        )
         model.fit(X, y)
         times.append(time.perf_counter() - start)
         errors.append(rmse(model))
@@ -68,6 +74,8 @@ def main():
     label = (
         "NeurEco" if args.n_init == 1 else f"NeurEco, n_init={args.n_init}, n_jobs={args.n_jobs}"
     )
+    if args.config is not None:
+        label += " (--config)"
     rows = [
         [
             label,
