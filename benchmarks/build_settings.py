@@ -14,13 +14,9 @@ def _value(text: str, default):
     """``text`` as the type of the field's ``default`` (``None`` for ``none``)."""
     if text.lower() == "none":
         return None
-    if isinstance(default, bool):
-        return text.lower() in ("1", "true", "yes")
     if isinstance(default, tuple):
         return tuple(int(part) for part in text.split("/"))
-    if isinstance(default, int) and not isinstance(default, bool):
-        return int(text)
-    return float(text)
+    return int(text) if isinstance(default, int) else float(text)
 
 
 def build_config(text: str) -> BuildConfig | None:
