@@ -470,7 +470,7 @@ def main():
             )
         )
     if args.rst:
-        write_rst(args.rst, table, seeds)
+        write_rst(args.rst, table, seeds, args.config)
     print(f"\nTargets (medians over random_state {args.seeds}):")
     for name, *checks in verdicts:
         parts = [
@@ -492,8 +492,9 @@ def main():
             )
 
 
-def write_rst(path, table, seeds) -> None:
-    """The medians as a reStructuredText table (the documentation's Benchmarks page)."""
+def write_rst(path, table, seeds, config=None) -> None:
+    """The medians as a reStructuredText table (the documentation's Benchmarks page); its
+    caption names a non-default ``config`` (a BuildConfig) NeurEco was built with."""
     names = []
     for _, rows in table:
         names += [n for n in rows if n not in names]
@@ -513,6 +514,8 @@ def write_rst(path, table, seeds) -> None:
         f"Medians over random_state {', '.join(map(str, seeds))}: test RMSE / weights / build "
         "seconds."
     )
+    if config is not None:
+        caption += f" NeurEco built with {describe(config)}."
     write_table(path, caption, header, lines)
 
 

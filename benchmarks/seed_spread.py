@@ -74,8 +74,8 @@ def main():
     label = (
         "NeurEco" if args.n_init == 1 else f"NeurEco, n_init={args.n_init}, n_jobs={args.n_jobs}"
     )
-    if args.config is not None:
-        label += " (--config)"
+    if args.config is not None:  # so that a table written with --rst says what it built
+        label += f" with {describe(args.config)}"
     rows = [
         [
             label,
@@ -92,8 +92,9 @@ def main():
         "seconds: least / median / most",
     ]
     print()
+    first = max(28, len(label) + 2)
     for row in [header, *rows]:
-        print(f"{row[0]:<28}{row[1]:<36}{row[2]:<8}{row[3]}")
+        print(f"{row[0]:<{first}}{row[1]:<36}{row[2]:<8}{row[3]}")
     print(f"median RMSE / kriging's: {np.median(errors) / gp_rmse:.2f}")
     if args.rst:
         title = f"Friedman #1, {args.rows} noise-free training rows, random states {args.seeds}"
