@@ -114,31 +114,17 @@ class Activation:
     name: str
     apply: Callable[[np.ndarray], np.ndarray]  # may work in place on its argument
     slope: Callable[[np.ndarray], np.ndarray] | None  # d output / d input; None: 1
-    apply_few: Callable[[np.ndarray], np.ndarray]  # ``apply`` for the few-row passes
 
     def __repr__(self) -> str:
         return self.name
 
 
 def _tanh_in_place(z: np.ndarray) -> np.ndarray:
-    # np.tanh is libm's, one value at a time (19 ns each on this machine); np.exp is
-    # vectorised, and tanh|z| = (1 - e) / (1 + e) with e = exp(-2|z|) <= 1 (no overflow)
-    # costs 1.4 to 2 times less on a block of rows, within one epsilon of np.tanh
-    # (absolute: near 0 the relative error grows as 1e-16 / |z|, which nothing downstream
-    # sees). Every pass over rows uses it whatever their number: a row gets the same bits
-    # in any batch (Dask's chunks give the in-memory result)
-    e = np.abs(z)
-    e *= -2.0
-    np.exp(e, out=e)
-    d = e + 1.0
-    np.subtract(1.0, e, out=e)
-    e /= d
-    return np.copysign(e, z, out=z)
-
-
-def _few_tanh_in_place(z: np.ndarray) -> np.ndarray:
-    # the few-row passes (whose last bits differ anyway): on a handful of values one call
-    # costs less than the seven above
+    # numpy's tanh is vectorised (SIMD) on x86-64 and gives every value the bits a scalar
+    # call gives, so a row gets the same bits in any batch (Dask's chunks give the
+    # in-memory result). On this machine (numpy 2.4, AVX-512) it took 20 us on 4,096 x 3
+    # values and 54 us on 1,024 x 32, against 29 and 72 us for the seven-call form
+    # (1 - e) / (1 + e), e = exp(-2|z|), that an older numpy made worth writing
     return np.tanh(z, out=z)
 
 
@@ -152,8 +138,8 @@ def _identity(z: np.ndarray) -> np.ndarray:
 
 
 # module-level functions, not lambdas: a network (in a fitted state) must pickle
-TANH = Activation("tanh", _tanh_in_place, _tanh_slope, _few_tanh_in_place)
-IDENTITY = Activation("identity", _identity, None, _identity)
+TANH = Activation("tanh", _tanh_in_place, _tanh_slope)
+IDENTITY = Activation("identity", _identity, None)
 
 
 @dataclass(frozen=True)
@@ -594,7 +580,7 @@ class Network:
         H[0] = 1.0
         H[1 : 1 + self.n_inputs] = x.T
         for L, D in bound:
-            L.activation.apply_few(np.dot(D, H[: L.width], out=H[L.units]))  # in place
+            L.activation.apply(np.dot(D, H[: L.width], out=H[L.units]))  # in place
         return H
 
     def few_rows_forward(self, w, x) -> np.ndarray:

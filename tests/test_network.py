@@ -256,9 +256,9 @@ def test_copied_transposes_give_the_same_passes(case, rng):
     assert np.allclose(net.forward(views, x), net.forward(copies, x), rtol=1e-13, atol=1e-14)
 
 
-@pytest.mark.parametrize("apply", [TANH.apply, TANH.apply_few], ids=["rows", "few-rows"])
 @pytest.mark.parametrize("size", [11, 100_000])
-def test_tanh_is_numpys_within_one_epsilon(apply, size, rng):
+def test_tanh_is_numpys_within_one_epsilon(size, rng):
+    apply = TANH.apply
     special = [0.0, -0.0, np.inf, -np.inf, np.nan, 800.0, -800.0, 5e-324, -1e-8, 19.06, 0.55]
     z = rng.normal(size=size) * np.logspace(-300, 3, size)
     z[: len(special)] = special
