@@ -1,18 +1,19 @@
-"""What the hidden layers' tanh costs: numpy's ``np.tanh`` (the network's) against a form
-built on ``np.exp``, alone and inside the passes.
+"""What the hidden layers' tanh costs: numpy's ``np.tanh`` against a form built on
+``np.exp``, alone and inside the passes.
 
 Run ``python benchmarks/activation.py [--rounds 6]`` (on one core: ``taskset -c 1``).
 First the two functions on arrays of 3 to 10^5 values; then ``predict``,
 ``forward_derivative`` and ``gradient`` of the two networks of
-``benchmarks/derivatives.py`` on one row (``predict`` only), 10^3 and 10^5 rows, and one
+``benchmarks/derivatives.py`` on one row (``predict`` only: below 64 rows the passes take
+``np.tanh`` whatever the form, so that line shows the noise), 10^3 and 10^5 rows, and one
 training step's loss and normal equations (Friedman #1, 1,500 rows), with each tanh in
 turn, alternated in one process for ``--rounds`` rounds (best time kept): a machine whose
 speed drifts during the run affects both alike. Ratios over 1: ``np.tanh`` is faster.
 
 The exp form, ``tanh|z| = (1 - e) / (1 + e)`` with ``e = exp(-2|z|)`` and the sign restored
-(within one epsilon of ``np.tanh``), was the network's while numpy's float64 tanh was
-scalar libm (19 ns a value on an earlier machine); numpy 2.4 vectorises it on this one
-(AVX-512). Run this where numpy or the processor differs before trusting either.
+(within one epsilon of ``np.tanh``), is the network's where numpy's float64 tanh is
+libm's, one value at a time (an AVX2 machine); where numpy vectorises it (AVX-512)
+``np.tanh`` is. The first line printed says which this machine uses.
 """
 
 from __future__ import annotations
@@ -28,17 +29,7 @@ from sklearn_neureco import _network
 from sklearn_neureco._optimize import TrainingProblem
 
 NETWORK_TANH = _network.TANH.apply
-
-
-def exp_tanh(z: np.ndarray) -> np.ndarray:
-    """``np.tanh(z)`` in place, from one ``np.exp`` and five cheap calls."""
-    e = np.abs(z)
-    e *= -2.0
-    np.exp(e, out=e)
-    d = e + 1.0
-    np.subtract(1.0, e, out=e)
-    e /= d
-    return np.copysign(e, z, out=z)
+FORMS = (_network._exp_tanh, _network._numpy_tanh)
 
 
 def refill_and_apply(apply, work: np.ndarray, z: np.ndarray) -> None:
@@ -84,12 +75,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    chosen = "np.tanh" if NETWORK_TANH is _network._numpy_tanh else "the exp form"
+    print(f"The network's tanh on this machine: {chosen}\n")
     print(f"{'values':>10}{'exp form':>12}{'np.tanh':>12}{'ratio':>8}")
     for size in (3, 300, 3_000, 30_000, 100_000):
         z = rng.normal(size=size) * 2
         work = np.empty_like(z)
         costs = []
-        for apply in (exp_tanh, NETWORK_TANH):
+        for apply in FORMS:
             costs.append(best_time(partial(refill_and_apply, apply, work, z), 2000))
         print(
             f"{size:10,d}{costs[0] * 1e6:10.1f}us{costs[1] * 1e6:10.1f}us{costs[0] / costs[1]:8.2f}"
@@ -98,7 +91,7 @@ def main():
     best = {label: [np.inf, np.inf] for label in jobs}
     try:
         for _ in range(args.rounds):
-            for i, apply in enumerate((exp_tanh, NETWORK_TANH)):
+            for i, apply in enumerate(FORMS):
                 object.__setattr__(_network.TANH, "apply", apply)  # a frozen dataclass
                 for label, job in jobs.items():
                     repeat = 200 if ", 1 row:" in label else 3  # µs calls: more samples

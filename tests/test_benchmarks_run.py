@@ -66,4 +66,4 @@ def started(request):
 def test_benchmark_script_runs(args, started):
     done = started[args[0]].result()
     assert done.returncode == 0, done.stderr[-2000:]
-    assert any(table in done.stdout for table in ("NeurEco", "energy (fitted)", "own tanh"))
+    assert any(table in done.stdout for table in ("NeurEco", "energy (fitted)", "exp form"))

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from sklearn_neureco._network import TANH, Network, dense_masks
+from sklearn_neureco._network import (
+    TANH,
+    Network,
+    _exp_tanh,
+    _numpy_tanh,
+    _numpy_tanh_is_vectorised,
+    dense_masks,
+)
 
 
 def random_network(rng, sizes=(4, 5, 3, 2), prune=0.3, direct=True):
@@ -256,9 +263,9 @@ def test_copied_transposes_give_the_same_passes(case, rng):
     assert np.allclose(net.forward(views, x), net.forward(copies, x), rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.parametrize("apply", [_exp_tanh, _numpy_tanh], ids=["exp-form", "np.tanh"])
 @pytest.mark.parametrize("size", [11, 100_000])
-def test_tanh_is_numpys_within_one_epsilon(size, rng):
-    apply = TANH.apply
+def test_tanh_is_numpys_within_one_epsilon(apply, size, rng):
     special = [0.0, -0.0, np.inf, -np.inf, np.nan, 800.0, -800.0, 5e-324, -1e-8, 19.06, 0.55]
     z = rng.normal(size=size) * np.logspace(-300, 3, size)
     z[: len(special)] = special
@@ -269,3 +276,18 @@ def test_tanh_is_numpys_within_one_epsilon(size, rng):
     assert np.abs(t - expected)[number].max() <= np.finfo(float).eps
     assert np.array_equal(np.signbit(t), np.signbit(expected))  # -0.0 included
     assert np.all(np.abs(t[number]) <= 1.0) and t[2] == 1.0 and t[3] == -1.0
+
+
+@pytest.mark.parametrize("apply", [_exp_tanh, _numpy_tanh], ids=["exp-form", "np.tanh"])
+def test_tanh_gives_a_value_the_same_bits_in_any_batch(apply, rng):
+    z = rng.normal(size=(1000, 7)) * 3
+    whole = apply(z.copy())
+    for start in range(0, 1000, 13):  # another block size, another alignment
+        assert np.array_equal(apply(z[start : start + 13].copy()), whole[start : start + 13])
+    assert np.array_equal(apply(np.ascontiguousarray(z[:, 2])), whole[:, 2])
+
+
+def test_tanh_is_numpys_where_numpy_vectorises_it():
+    expected = _numpy_tanh if _numpy_tanh_is_vectorised() else _exp_tanh
+    assert TANH.apply is expected
+    assert TANH.apply_few is _numpy_tanh  # one call: cheaper on a handful of values
