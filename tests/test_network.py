@@ -287,6 +287,17 @@ def test_tanh_gives_a_value_the_same_bits_in_any_batch(apply, rng):
     assert np.array_equal(apply(np.ascontiguousarray(z[:, 2])), whole[:, 2])
 
 
+@pytest.mark.parametrize(
+    "current, vectorised",
+    [("X86_V4", True), ("AVX512_SKX", True), ("X86_V3", False), ("AVX2", False), ("ASIMD", False)],
+)
+def test_numpy_tanh_counts_as_vectorised_on_avx512_only(current, vectorised, monkeypatch):
+    introspect = pytest.importorskip("numpy.lib.introspect")
+    loops = {"tanh": {"dd": {"current": current, "available": current}}}
+    monkeypatch.setattr(introspect, "opt_func_info", lambda **_: loops)
+    assert _numpy_tanh_is_vectorised() is vectorised
+
+
 def test_tanh_is_numpys_where_numpy_vectorises_it():
     expected = _numpy_tanh if _numpy_tanh_is_vectorised() else _exp_tanh
     assert TANH.apply is expected
