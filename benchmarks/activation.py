@@ -99,8 +99,8 @@ def main():
     finally:
         object.__setattr__(_network.TANH, "apply", NETWORK_TANH)
     print(f"\n{'call':58}{'exp form':>10}{'np.tanh':>10}{'ratio':>7}")
-    for label, (theirs, ours) in best.items():
-        print(f"{label:58}{theirs * 1e6:8.1f}us{ours * 1e6:8.1f}us{theirs / ours:7.2f}")
+    for label, (exp_form, numpy) in best.items():
+        print(f"{label:58}{exp_form * 1e6:8.1f}us{numpy * 1e6:8.1f}us{exp_form / numpy:7.2f}")
 
 
 if __name__ == "__main__":
