@@ -133,6 +133,16 @@ class Chain:
         Jx = Jc @ Jx1 if wrt_inputs else None
         return y, Jw, Jx
 
+    def output_layer_index(self) -> np.ndarray:
+        """The decoder's :meth:`Network.output_layer_index`, in the packed weights."""
+        index = self.second.output_layer_index()
+        return np.where(index >= 0, index + self.first.n_weights, -1)
+
+    def output_layer_inputs(self, w, x):
+        """The decoder's :meth:`Network.output_layer_inputs` for data ``x``."""
+        w1, w2 = self.split(w)
+        return self.second.output_layer_inputs(w2, self.first.forward(w1, x))
+
     def blocks(self):
         """The first network's blocks (its inputs are the data: LM scales their damping);
         the second's with their offsets, their sources shifted past the data's."""
@@ -601,9 +611,13 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             # linear halves start at PCA, the linear optimum: nothing to train (training
             # could only move the components the training rows do not span)
             betas = (self.initial_beta_reg, 1e-3, 0.0) if chart is None else (1e-3, 0.0)
+
+            def monitor(w):  # early stopping: well-trained wide halves overfit digits
+                return relative(chain.forward(w, xn[valid_idx]), valid_idx)
+
             for beta in betas if size and trained is None else ():
                 problem.beta = beta
-                w = train(problem, w).w
+                w = train(problem, w, monitor=monitor).w
             train_err = relative(chain.forward(w, xn[train_idx]), train_idx)
             valid_err = relative(chain.forward(w, xn[valid_idx]), valid_idx)
             history.append(

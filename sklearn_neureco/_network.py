@@ -310,6 +310,36 @@ class Network:
                 used |= mask.any(axis=0)
         return used
 
+    def output_layer_index(self) -> np.ndarray:
+        """Where the output layer's weights sit in ``w``: ``(m, n_outputs)``, row ``j``
+        for the ``j``-th column of :meth:`output_layer_inputs` (the sources' units, block
+        by block, then the constant unit of the biases), ``-1`` on pruned links."""
+        layer = self.layers[-1]
+        parts = []
+        for block in layer.blocks:
+            where = np.full(block.mask.size, -1)
+            where[block.index] = block.offset + np.arange(block.index.size)
+            parts.append(where.reshape(block.mask.shape).T)
+        parts.append(layer.bias_offset + np.arange(layer.size)[None, :])
+        return np.vstack(parts)
+
+    def output_layer_inputs(self, w, x: np.ndarray) -> np.ndarray:
+        """What the (linear) output layer reads at weights ``w`` for inputs ``x``:
+        ``(n, m)``, the columns of :meth:`output_layer_index`. The outputs are this
+        times the output layer's weights."""
+        layer, n = self.layers[-1], x.shape[0]
+        bound = self._bound(w, min(n, CHUNK_ROWS))
+        features = np.empty((n, sum(self.layer_sizes[b.source] for b in layer.blocks) + 1))
+        features[:, -1] = 1.0
+        for rows in row_chunks(n):
+            h = self._activations(bound.WT, bound.b, x[rows])
+            column = 0
+            for block in layer.blocks:
+                width = self.layer_sizes[block.source]
+                features[rows, column : column + width] = h[block.source]
+                column += width
+        return features
+
     def unpack(self, w: np.ndarray):
         """Split a packed vector into dense weight blocks and biases.
 

@@ -15,7 +15,9 @@ Two optimisers minimise it, both with exact derivatives from the network:
   ``J^T S J`` are accumulated in row blocks, so memory depends on the number of weights,
   never on the number of samples;
 * :func:`lbfgs` (scipy's L-BFGS-B with the exact gradient), for networks whose number of
-  weights makes the ``p x p`` normal equations too costly.
+  weights makes the ``p x p`` normal equations too costly. For least squares it moves
+  the hidden weights only and solves the output layer's, in which the outputs are linear,
+  exactly at every step (variable projection, :func:`fit_output_layer`).
 
 Both stop when training stops paying: the loss has improved by less than ``ftol``
 (relatively) over a window of iterations, the gradient vanishes, or, given a validation
@@ -46,6 +48,11 @@ LM_MAX_WEIGHTS = 2000
 LM_FTOL = 1e-2
 LM_WINDOW = 10
 LBFGS_WINDOW = 50
+# L-BFGS on least squares: the output layer solved at each step (variable projection).
+# Wide outputs are where it pays: a 3-64-64 network fitting heat-equation fields (64
+# values) along the compressor's beta path reached a 2.5 times lower test error in a
+# quarter of the time (0.0085 against 0.021, 3.4 s against 13.9 s).
+SEPARABLE_LBFGS = True
 # Rows grow this many times from one subset to the next in train_on_growing_rows.
 GROWTH = 8
 # Multiply-adds of one J^T J block above which multi-threaded BLAS pays; below it, idle
@@ -131,8 +138,9 @@ class TrainingProblem:
         f = self.network.forward(w, self.x)
         return self.objective.loss(f, self.y, self.sample_weight) + 0.5 * self._reg * float(w @ w)
 
-    def loss_and_gradient(self, w):
-        f = self.network.forward(w, self.x)
+    def loss_and_gradient(self, w, outputs: np.ndarray | None = None):
+        """``(loss, gradient)``; ``outputs``: the network's at ``w``, if known."""
+        f = self.network.forward(w, self.x) if outputs is None else outputs
         gy, data_loss = self.objective.output_gradient(f, self.y, self.sample_weight)
         _, gw, _ = self.network.vjp(w, self.x, gy, wrt_inputs=False)
         loss = data_loss + 0.5 * self._reg * float(w @ w)
@@ -335,6 +343,47 @@ def levenberg_marquardt(
     return OptimizeResult(w, loss, n_iter, watch.gave_up)
 
 
+def fit_output_layer(
+    problem: TrainingProblem, w: np.ndarray, index: np.ndarray, with_outputs: bool = False
+):
+    """``w`` with the output layer's weights replaced by those that minimise
+    ``problem.loss`` given the other weights (least squares: the outputs are linear in
+    them). ``index`` is the network's ``output_layer_index()``. With ``with_outputs``,
+    ``(w, outputs)``: the network's outputs at ``w`` on the problem's rows as well.
+
+    A weighted ridge regression of the targets on what the output layer reads, the ridge
+    being the weight penalty's; outputs sharing a pattern of pruned links share one solve.
+    Without a penalty, the least-norm solution.
+    """
+    features = problem.network.output_layer_inputs(w, problem.x)
+    weighted = features * problem.sample_weight[:, None]
+    gram = weighted.T @ features
+    gram[np.diag_indices_from(gram)] += problem._reg
+    moments = weighted.T @ problem.y
+    w = np.array(w, dtype=np.float64)
+    patterns, group = np.unique((index >= 0).T, axis=0, return_inverse=True)
+    for number, pattern in enumerate(patterns):
+        outputs, linked = np.flatnonzero(group.reshape(-1) == number), np.flatnonzero(pattern)
+        A, B = gram[np.ix_(linked, linked)], moments[np.ix_(linked, outputs)]
+        try:
+            if problem._reg <= 0:
+                raise linalg.LinAlgError  # singular where units coincide: least norm
+            coef = linalg.cho_solve(linalg.cho_factor(A, check_finite=False), B)
+        except linalg.LinAlgError:
+            coef = linalg.lstsq(A, B, check_finite=False)[0]
+        w[index[np.ix_(linked, outputs)]] = coef
+    if not with_outputs:
+        return w
+    return w, features @ np.where(index >= 0, w[np.maximum(index, 0)], 0.0)
+
+
+def _linear_output_layer(problem: TrainingProblem) -> np.ndarray | None:
+    """The output layer's ``output_layer_index()`` where L-BFGS solves it exactly."""
+    if SEPARABLE_LBFGS and isinstance(problem.objective, LeastSquares):
+        return problem.network.output_layer_index()
+    return None
+
+
 def lbfgs(
     problem: TrainingProblem,
     w0: np.ndarray,
@@ -352,30 +401,68 @@ def lbfgs(
     It stops as :func:`levenberg_marquardt` does: when the loss fell by less than ``ftol``
     over ``window`` iterations (L-BFGS steps being cheaper and shorter, the window is
     ``LBFGS_WINDOW``), or early on ``monitor`` and ``give_up``.
+
+    For least squares (with ``SEPARABLE_LBFGS``) it minimises over the hidden weights
+    the loss with the output layer solved exactly (:func:`fit_output_layer`); by the
+    envelope theorem that function's gradient is the loss's gradient in the hidden
+    weights. The output layer's many weights, often the worst conditioned, then take no
+    iterations.
     """
     ftol = LM_FTOL if ftol is None else ftol
     window = LBFGS_WINDOW if window is None else window
     w0 = np.array(w0, dtype=np.float64)
-    loss0 = problem.loss(w0)
-    watch = _EarlyStopping(monitor, patience, w0, loss0, give_up)
+    index = _linear_output_layer(problem)
+    if index is None:
+        free = slice(None)
+
+        def complete(theta):  # the weights and, if known, the outputs on the rows
+            return theta, None
+
+    else:
+        free = np.ones(w0.size, dtype=bool)
+        free[index[index >= 0]] = False
+
+        def complete(theta):
+            w = w0.copy()
+            w[free] = theta
+            return fit_output_layer(problem, w, index, with_outputs=True)
+
+    last = {}  # the weights of the last evaluation: most often the step accepted
+
+    def weights(theta):
+        if "theta" in last and np.array_equal(last["theta"], theta):
+            return last["w"]
+        return complete(theta)[0]
+
+    def loss_and_gradient(theta):
+        w, outputs = complete(theta)
+        last.update(theta=theta.copy(), w=w)
+        loss, g = problem.loss_and_gradient(w, outputs)
+        return loss, g[free]
+
+    start = complete(w0[free])[0]
+    loss0 = problem.loss(start)
+    if not start[free].size:  # a linear network: solved
+        return OptimizeResult(start, loss0, 0)
+    watch = _EarlyStopping(monitor, patience, start, loss0, give_up)
     history = [loss0]
 
     def callback(intermediate_result):
         history.append(float(intermediate_result.fun))
-        overfit = watch.update(intermediate_result.x, history[-1])
+        overfit = watch.update(weights(intermediate_result.x), history[-1])
         if overfit or _stalled(history, ftol, window):
             raise StopIteration
 
     res = optimize.minimize(
-        problem.loss_and_gradient,
-        w0,
+        loss_and_gradient,
+        w0[free],
         jac=True,
         method="L-BFGS-B",
         callback=callback,
         # scipy's own ftol is per step; the callback's window rule above decides instead
         options={"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 30},
     )
-    w, loss = watch.result(res.x, float(res.fun))
+    w, loss = watch.result(weights(res.x), float(res.fun))
     return OptimizeResult(w, loss, int(res.nit), watch.gave_up)
 
 

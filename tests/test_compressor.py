@@ -400,13 +400,14 @@ def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
 
 
 def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
-    # 200 rows: the first build needs 3 coefficients, the second meets the tolerance with 2
+    # 200 rows: with random state 7 the first build needs 3 coefficients, the second
+    # meets the tolerance with 2 (with states 0 to 6 all three builds take the same k)
     X, _ = make_s_curve(200, random_state=0)
 
     def build(n_init=3, n_jobs=None):
         path = tmp_path / f"{n_init}-{n_jobs}.ckpt"
         model = NeurEcoCompressor(
-            random_state=0, n_init=n_init, n_jobs=n_jobs, verbose=1, checkpoint_address=path
+            random_state=7, n_init=n_init, n_jobs=n_jobs, verbose=1, checkpoint_address=path
         ).fit(X)
         n_models = len(model.history_) + 1  # one per candidate, and the final model
         stored = [NeurEcoCompressor.load(path, model_number=k) for k in range(n_models)]
