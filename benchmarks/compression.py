@@ -51,8 +51,17 @@ def front(n, rng):
 def heat(n, rng):
     """u(x, t) on [0, 1] with u = 0 at both ends, from a bump of height a at p: its sine
     modes decay as exp(-(k pi)^2 kt). Parameters: a, p and the diffusivity-time kt."""
-    a, p = rng.uniform(0.5, 1.5, n), rng.uniform(0.3, 0.7, n)
-    kt = rng.uniform(0.0005, 0.01, n)
+    return heat_fields(*heat_parameters(n, rng))
+
+
+def heat_parameters(n, rng):
+    """``(a, p, kt)`` of ``n`` heat-equation solutions (:func:`heat`)."""
+    return rng.uniform(0.5, 1.5, n), rng.uniform(0.3, 0.7, n), rng.uniform(0.0005, 0.01, n)
+
+
+def heat_fields(a, p, kt):
+    """The 64 values on ``GRID`` of the heat-equation solutions of parameters ``a``,
+    ``p``, ``kt`` (:func:`heat`)."""
     fine = np.linspace(0.0, 1.0, 401)
     k = np.arange(1, 41)
     sines = np.sin(np.pi * np.outer(k, fine))  # (modes, fine points)

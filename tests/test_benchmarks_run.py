@@ -20,6 +20,7 @@ RUNS = [
     ["classification.py", "--only", "wine"],
     ["scaling.py", "--rows", "300,600", "--seeds", "0", "--peers", "mlp"],
     ["compression.py", "--only", "S-curve", "--seeds", "0"],
+    ["fields.py", "--rows", "30", "--seeds", "0", "--no-kriging", "--plain-lbfgs"],
     ["seed_spread.py", "--rows", "300", "--seeds", "0,1", "--config", "weight_penalty=1"],
     ["dask_training.py", "--rows", "1000", "--search-rows", "300", "--workers", "1"]
     + ["--workers-rows", "1000"],
