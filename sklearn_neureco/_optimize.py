@@ -196,6 +196,10 @@ class TrainingProblem:
 
     def gauss_newton_diagonal(self, w) -> np.ndarray:
         """The diagonal of ``A = J^T S J + reg * I`` (without forming ``A``)."""
+        if isinstance(self.objective, LeastSquares) and self.network.n_outputs > 1:
+            # without J, whose rows are n_out times as many (one output: the same bits)
+            diagonal = self.network.squared_jacobian_sums(w, self.x, self.sample_weight)
+            return diagonal + self._reg
         diagonal = np.zeros(self.network.n_weights)
         for Jw, _ in self._weighted_jacobian_blocks(w):
             diagonal += np.einsum("ij,ij->j", Jw, Jw)

@@ -4,7 +4,7 @@ solved exactly (variable projection), stopping rules."""
 import numpy as np
 import pytest
 
-from sklearn_neureco import _optimize
+from sklearn_neureco import _network, _optimize
 from sklearn_neureco._network import Network, dense_masks
 from sklearn_neureco._optimize import (
     TrainingProblem,
@@ -187,3 +187,16 @@ def test_separable_lbfgs_trains_wide_outputs_further_than_plain_lbfgs(monkeypatc
     plain = lbfgs(problem, w0, max_iter=150, ftol=0.0)
     assert separable.loss == pytest.approx(problem.loss(separable.w))
     assert separable.loss < 0.5 * plain.loss
+
+
+@pytest.mark.parametrize("pruned", [False, True])
+@pytest.mark.parametrize("sizes", [(3, 6, 5), (3, 6, 4, 5)])
+def test_gauss_newton_diagonal_of_several_outputs_is_the_jacobians(monkeypatch, pruned, sizes):
+    # computed from the sensitivities, without J; checked against J itself
+    problem, w = _wide_problem(np.random.default_rng(9), 1e-3, pruned, True, sizes=sizes)
+    _, J, _ = problem.network.jacobians(w, problem.x)
+    expected = np.einsum("i,iok,iok->k", problem.sample_weight, J, J) + problem._reg
+    np.testing.assert_allclose(problem.gauss_newton_diagonal(w), expected, rtol=1e-12)
+    # in blocks of 13 rows (the last one shorter) as in one
+    monkeypatch.setattr(_network, "SENSITIVITY_VALUES", 13 * 5 * 6)
+    np.testing.assert_allclose(problem.gauss_newton_diagonal(w), expected, rtol=1e-12)
