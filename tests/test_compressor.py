@@ -442,3 +442,30 @@ def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
     assert len(parallel_stored) == len(stored)
     for a, b in zip(parallel_stored, stored, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_candidates_train_with_early_stopping_on_the_validation_error(monkeypatch):
+    # better-trained wide halves overfit noisy data (digits): every candidate's training
+    # watches the validation rows' relative error, the one its record reports
+    X, _ = make_s_curve(200, random_state=0)
+    watched = []
+    original = compressor.train
+
+    def train(problem, w, monitor=None, **kwargs):
+        result = original(problem, w, monitor=monitor, **kwargs)
+        if isinstance(problem.network, Chain):
+            watched.append((problem.network, monitor, result.w))
+        return result
+
+    monkeypatch.setattr(compressor, "train", train)
+    model = NeurEcoCompressor(random_state=0, final_learning=False).fit(X)
+    trained = [(chain, monitor, w) for chain, monitor, w in watched if chain.first.n_layers > 1]
+    assert trained and all(monitor is not None for _, monitor, _ in trained)
+    # the last stage of each candidate ends its training: its monitor gives its record
+    records = [r for r in model.history_ if r["encoder_sizes"][1:-1]]
+    last_stages = {}
+    for chain, monitor, w in trained:
+        last_stages[id(chain)] = (chain, monitor(w))
+    assert sorted(e for _, e in last_stages.values()) == pytest.approx(
+        sorted(r["valid_error"] for r in records), rel=1e-12
+    )
