@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 from accuracy import kriging, mlp, n_weights
-from compression import heat_fields, heat_parameters
+from compression import heat_fields, heat_parameters, relative
 from rst_table import write_table
 from sklearn.exceptions import ConvergenceWarning
 
@@ -73,7 +73,6 @@ def main():
         rng = np.random.default_rng(seed)
         X, F = fields(args.rows, rng)
         X_test, F_test = fields(2000, rng)
-        spread = np.linalg.norm(F_test - F.mean(axis=0))
         for label, make in makers.items():
             model = make(seed)
             start = time.perf_counter()
@@ -81,7 +80,7 @@ def main():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(X, F)
             seconds = time.perf_counter() - start
-            error = float(np.linalg.norm(model.predict(X_test) - F_test) / spread)
+            error = relative(model.predict(X_test), F_test, F)
             weights = n_weights(model)
             results[label].append((error, weights, seconds))
             shown = "-" if weights is None else weights

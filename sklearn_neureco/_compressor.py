@@ -561,6 +561,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         d = X.shape[1]
         sw_t = sw[train_idx] / sw[train_idx].sum()
         problem = TrainingProblem(None, xn[train_idx], xn[train_idx], sw_t, objective=LEAST_SQUARES)
+        x_valid = xn[valid_idx]  # once: the early stopping reads it at every step
         mean = sw @ X / sw.sum()
         axes = _principal_axes(xn[train_idx], sw_t)  # once: every candidate starts from it
 
@@ -612,14 +613,14 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             # could only move the components the training rows do not span)
             betas = (self.initial_beta_reg, 1e-3, 0.0) if chart is None else (1e-3, 0.0)
 
-            def monitor(w):  # early stopping: well-trained wide halves overfit digits
-                return relative(chain.forward(w, xn[valid_idx]), valid_idx)
+            def valid_error(w):  # also early stopping's: well-trained wide halves overfit digits
+                return relative(chain.forward(w, x_valid), valid_idx)
 
             for beta in betas if size and trained is None else ():
                 problem.beta = beta
-                w = train(problem, w, monitor=monitor).w
-            train_err = relative(chain.forward(w, xn[train_idx]), train_idx)
-            valid_err = relative(chain.forward(w, xn[valid_idx]), valid_idx)
+                w = train(problem, w, monitor=valid_error).w
+            train_err = relative(chain.forward(w, problem.x), train_idx)
+            valid_err = valid_error(w)
             history.append(
                 {
                     "build": build,

@@ -595,12 +595,12 @@ class Network:
         diagonal = np.zeros(self.n_weights)
         widest = self.n_outputs * max(self.layer_sizes)
         rows_per_block = max(1, SENSITIVITY_VALUES // widest)
+        bound = self._bound(w, min(x.shape[0], rows_per_block))  # once for every block
         for rows in row_chunks(x.shape[0], rows_per_block):
-            self._add_squared_jacobian_sums(w, x[rows], s[rows], diagonal)
+            self._add_squared_jacobian_sums(bound, x[rows], s[rows], diagonal)
         return diagonal
 
-    def _add_squared_jacobian_sums(self, w, x, s, diagonal) -> None:
-        bound = self._bound(w, x.shape[0])
+    def _add_squared_jacobian_sums(self, bound: BoundWeights, x, s, diagonal) -> None:
         h = self._activations(bound.WT, bound.b, x)
         g = self._output_sensitivities(x.shape[0])
         for layer, gz in self._backward(bound.W, h, g, to_inputs=False):

@@ -369,11 +369,13 @@ def fit_output_layer(
     for number, pattern in enumerate(patterns):
         outputs, linked = np.flatnonzero(group.reshape(-1) == number), np.flatnonzero(pattern)
         A, B = gram[np.ix_(linked, linked)], moments[np.ix_(linked, outputs)]
-        try:
-            if problem._reg <= 0:
-                raise linalg.LinAlgError  # singular where units coincide: least norm
-            coef = linalg.cho_solve(linalg.cho_factor(A, check_finite=False), B)
-        except linalg.LinAlgError:
+        coef = None
+        if problem._reg > 0:  # else singular where units coincide: least norm
+            try:
+                coef = linalg.cho_solve(linalg.cho_factor(A, check_finite=False), B)
+            except linalg.LinAlgError:
+                pass
+        if coef is None:
             coef = linalg.lstsq(A, B, check_finite=False)[0]
         w[index[np.ix_(linked, outputs)]] = coef
     if not with_outputs:
