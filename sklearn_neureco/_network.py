@@ -45,6 +45,10 @@ BLOCK_BYTES = 512 * 1024
 # On fewer rows than this, copying a short row out (tile_rows) or a block transposed
 # (Network.bind's copy_transposes) costs more than it saves
 FEW_ROWS = 64
+# Predictions on many rows fold the inputs' shift into the biases
+# (Network.with_normalisation) where no input's shift exceeds this many of its scales: the
+# rounding error is then at most about 17 times the normalised pass's (4 of 52 bits)
+FOLD_SHIFT_LIMIT = 16.0
 # Rows per block of squared_jacobian_sums: its widest layer's sensitivities (rows x outputs
 # x units) hold about this many values (8 MB).
 SENSITIVITY_VALUES = 2**20
@@ -267,6 +271,9 @@ class Network:
             offset += sizes[l]
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.n_weights = offset
+        self.link_positions = np.ones(offset, dtype=bool)  # False at the biases
+        for layer in self.layers:
+            self.link_positions[layer.bias_offset : layer.bias_offset + layer.size] = False
         self._stacked = None  # built on first use (stacked)
 
     def __repr__(self) -> str:
@@ -416,6 +423,41 @@ class Network:
             return self.bind(w.flat, n_rows, w.input_scale, w.copy_transposes)
         return w
 
+    def with_normalisation(
+        self,
+        w: np.ndarray,
+        input_shift: np.ndarray,
+        input_scale: np.ndarray,
+        output_shift: np.ndarray,
+        output_scale: np.ndarray,
+    ) -> np.ndarray:
+        """Weights that take raw inputs ``u`` to raw outputs: :meth:`forward` at them is
+        ``forward(w, (u - input_shift) / input_scale) * output_scale + output_shift``, to
+        rounding.
+
+        The input blocks are divided by the scale and the shift moves into the biases of
+        the layers they feed; the output layer (linear) is scaled and shifted. A pass over
+        raw rows then skips two elementwise passes in and two out. The sums ``W u`` then
+        carry ``W shift / scale`` that the bias takes back: a rounding error about
+        ``1 + max |shift / scale|`` times the normalised pass's, so callers fold only
+        where that ratio is small (:data:`FOLD_SHIFT_LIMIT`).
+        """
+        v = np.array(w, dtype=np.float64).reshape(-1)
+        last = self.layers[-1]
+        for layer in self.layers:
+            bias = slice(layer.bias_offset, layer.bias_offset + layer.size)
+            for block in layer.blocks:
+                part = slice(block.offset, block.offset + block.index.size)
+                if block.source == 0:
+                    v[part] /= input_scale[block.cols]
+                    moved = v[part] * input_shift[block.cols]
+                    v[bias] -= np.bincount(block.rows, moved, minlength=layer.size)
+                if layer is last:
+                    v[part] *= output_scale[block.rows]
+            if layer is last:
+                v[bias] = v[bias] * output_scale + output_shift
+        return v
+
     def pack(self, W, b) -> np.ndarray:
         """Inverse of :meth:`unpack`: entries on absent links are ignored."""
         w = np.empty(self.n_weights)
@@ -450,12 +492,14 @@ class Network:
             h.append(layer.activation.apply(z))
         return h
 
-    def forward(self, w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def forward(self, w: np.ndarray, x: np.ndarray, chunk_rows: int | None = None) -> np.ndarray:
         """Outputs ``(n, n_outputs)`` of the network at weights ``w`` (flat, or bound by
-        :meth:`bind`, as in every pass) for inputs ``x``."""
-        bound = self._bound(w, min(x.shape[0], CHUNK_ROWS))
+        :meth:`bind`, as in every pass) for inputs ``x``, in blocks of ``chunk_rows``
+        (default :data:`CHUNK_ROWS`)."""
+        chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+        bound = self._bound(w, min(x.shape[0], chunk_rows))
         y = np.empty((x.shape[0], self.n_outputs))
-        for rows in row_chunks(x.shape[0]):
+        for rows in row_chunks(x.shape[0], chunk_rows):
             y[rows] = self._activations(bound.WT, bound.b, x[rows])[-1]
         return y
 

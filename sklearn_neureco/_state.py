@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._network import FEW_ROWS, BoundWeights, Network, first_rows, row_chunks, tile_rows
+from ._network import (
+    FEW_ROWS,
+    FOLD_SHIFT_LIMIT,
+    BoundWeights,
+    Network,
+    first_rows,
+    row_chunks,
+    tile_rows,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,10 +82,13 @@ class FittedState:
         """Raw inputs to the network's inputs."""
         return (X - self.input_shift) / self.input_scale
 
-    def normalized_blocks(self, X: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    def normalized_blocks(
+        self, X: np.ndarray, scaled: bool = True
+    ) -> Iterator[tuple[slice, np.ndarray]]:
         """``(rows, normalize(X[rows]))`` in blocks of the network's
         :attr:`~sklearn_neureco._network.Network.block_rows`: a pass over many rows
-        normalises each block just before it needs it, in cache."""
+        normalises each block just before it needs it, in cache. Not ``scaled``: only
+        shifted, ``X[rows] - input_shift``."""
         block = self.network.block_rows
         n_rows = min(X.shape[0], block)
         shift = tile_rows(self.input_shift, n_rows)
@@ -85,7 +96,8 @@ class FittedState:
         for rows in row_chunks(X.shape[0], block):
             n = rows.stop - rows.start
             xn = X[rows] - first_rows(shift, n)
-            xn /= first_rows(scale, n)
+            if scaled:
+                xn /= first_rows(scale, n)
             yield rows, xn
 
     def bind(
@@ -101,11 +113,22 @@ class FittedState:
     def outputs(self, X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's). Below ``FEW_ROWS`` rows the sums run in another order (see
-        :meth:`~sklearn_neureco._network.Network.few_rows_forward`): the last bits differ."""
-        w = self.weights if weights is None else weights
+        :meth:`~sklearn_neureco._network.Network.few_rows_forward`), and from there on
+        the normalisation is folded into the weights where it can be
+        (:meth:`folded_weights`): the last bits differ."""
+        w = np.reshape(self.weights if weights is None else weights, -1)
         if X.shape[0] < FEW_ROWS:  # one product per layer: a one-row call costs its calls
-            y = self.network.few_rows_forward(np.reshape(w, -1), self.normalize(X))
+            y = self.network.few_rows_forward(w, self.normalize(X))
         else:
+            folded, folds_shift = self.folded_weights(w)
+            if folded is not None:  # fewer passes over the rows
+                folded = self.bind(folded, X)
+                if folds_shift:  # raw rows in, raw outputs out
+                    return self.network.forward(folded, X, self.network.block_rows)
+                y = np.empty((X.shape[0], self.n_outputs))
+                for rows, shifted in self.normalized_blocks(X, scaled=False):
+                    y[rows] = self.network.forward(folded, shifted)
+                return y
             w = self.bind(w, X)
             y = np.empty((X.shape[0], self.n_outputs))
             for rows, xn in self.normalized_blocks(X):
@@ -113,6 +136,29 @@ class FittedState:
         y *= self.output_scale
         y += self.output_shift
         return y
+
+    def folded_weights(self, w: np.ndarray) -> tuple[np.ndarray | None, bool]:
+        """``(v, folds_shift)``: weights ``v`` of the network that reads inputs shifted by
+        ``input_shift`` (raw ones if ``folds_shift``) and gives raw outputs
+        (:meth:`~sklearn_neureco._network.Network.with_normalisation`), or ``(None,
+        False)`` where some weight would leave float64's normal range (inputs and outputs
+        in units some 10^270 apart).
+
+        The inputs' shift is folded where none is more than :data:`FOLD_SHIFT_LIMIT` of
+        its scales from 0, so that the sums ``v x`` lose few bits to the bias taking
+        ``v shift`` back; otherwise the passes shift each row block first."""
+        ratio = np.abs(self.input_shift) / self.input_scale
+        folds_shift = bool(ratio.max(initial=0.0) <= FOLD_SHIFT_LIMIT)
+        shift = self.input_shift if folds_shift else np.zeros_like(self.input_shift)
+        with np.errstate(over="ignore", under="ignore"):
+            v = self.network.with_normalisation(
+                w, shift, self.input_scale, self.output_shift, self.output_scale
+            )
+        links = self.network.link_positions
+        tiny = np.finfo(np.float64).tiny
+        if not np.isfinite(v).all() or np.any((np.abs(v[links]) < tiny) & (w[links] != 0)):
+            return None, False
+        return v, folds_shift
 
 
 def _state_from_plain(plain: dict) -> FittedState:

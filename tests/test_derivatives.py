@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sklearn_neureco import NeurEcoRegressor
-from sklearn_neureco._network import FEW_ROWS
+from sklearn_neureco._network import FEW_ROWS, FOLD_SHIFT_LIMIT
 from sklearn_neureco._normalization import SCALINGS, SHIFTINGS
 from tests._helpers import smooth_function
 
@@ -81,6 +81,36 @@ def test_derivatives_for_every_normalisation(shifting, scaling, rng):
         random_state=0,
     ).fit(X, Y)
     assert_derivatives_exact(model, X, rng)
+
+
+@pytest.mark.parametrize("shifting, scaling", NORMALISATIONS)
+@pytest.mark.parametrize("offset", [0.0, 200.0], ids=["near", "far"])
+def test_predictions_fold_every_normalisation(shifting, scaling, offset, rng):
+    """On many rows predict takes the normalisation folded into the weights: the inputs'
+    shift too where it is near 0 in scales, otherwise each block is shifted first. Both
+    give the normalised pass to rounding."""
+    X, Y = make_data(n_outputs=3)
+    X = (X - X.mean(axis=0)) / X.std(axis=0) + offset
+    model = NeurEcoRegressor(
+        inputs_shifting=shifting,
+        inputs_scaling=scaling,
+        outputs_shifting=shifting,
+        outputs_scaling=scaling,
+        random_state=0,
+    ).fit(X, Y)
+    state = model.state_
+    folded, folds_shift = state.folded_weights(state.weights)
+    assert folded is not None
+    ratio = np.abs(state.input_shift) / state.input_scale
+    assert folds_shift == (ratio.max() <= FOLD_SHIFT_LIMIT)
+    if offset == 0.0:
+        assert folds_shift
+    elif shifting in ("mean", "auto") and scaling in ("std", "auto"):
+        assert not folds_shift  # 200 standard deviations from 0
+    xn = (X - state.input_shift) / state.input_scale
+    expected = model.network_.forward(state.weights, xn) * state.output_scale + state.output_shift
+    predicted = model.predict(X)
+    np.testing.assert_allclose(predicted, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])

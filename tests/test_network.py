@@ -214,6 +214,24 @@ def test_input_scale_gives_derivatives_in_raw_units(sizes, rng):
     assert np.allclose(gx_plain, gx * scale, rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.parametrize("far", [False, True], ids=["shift-near-0", "shift-far"])
+def test_normalisation_folded_into_the_weights(case, far, rng):
+    # every block from the inputs (direct links to the outputs among them) and every
+    # block into the outputs; pruned or dense
+    net, w, x = case
+    scale = rng.uniform(0.1, 10.0, size=net.n_inputs)
+    shift = rng.normal(size=net.n_inputs) * scale * (300.0 if far else 1.0)
+    out_shift = rng.normal(size=net.n_outputs) * 50.0
+    out_scale = rng.uniform(0.1, 10.0, size=net.n_outputs)
+    u = x * scale + shift
+    folded = net.with_normalisation(w, shift, scale, out_shift, out_scale)
+    assert folded.shape == w.shape and not np.shares_memory(folded, w)
+    expected = net.forward(w, (u - shift) / scale) * out_scale + out_shift
+    # rounding grows with the shift in scales (Network.with_normalisation)
+    error = np.abs(net.forward(folded, u) - expected).max() / np.abs(expected).max()
+    assert error <= 1e-14 * (1.0 + np.abs(shift / scale).max())
+
+
 def test_bias_gradient_is_the_column_sum(rng):
     # the biases' share of the VJP is a sum over rows (a BLAS product here): checked
     # against an explicit sum on a network whose layers have one neuron and one input
