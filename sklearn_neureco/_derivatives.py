@@ -168,6 +168,14 @@ class DerivativeMixin:
                 df = link.link_jvp(f * state.output_scale + state.output_shift, df)
             return self._shape_output(df)
         dy = np.empty((X.shape[0], self._n_predictions()))
+        folded, folds_shift = state.fold(w)
+        if folded is not None:  # raw units throughout (FittedState.fold)
+            v = state.bind(folded, X)
+            dv = None if dw is None else state.bind(state.fold_tangent(dw, folds_shift), X)
+            for rows, xs in state.folded_blocks(X, folds_shift):
+                f, df = network.jvp(v, xs, dv, None if dx is None else dx[rows])
+                dy[rows] = df if link.link_is_identity else link.link_jvp(f, df)
+            return self._shape_output(dy)
         w = state.bind(w, X, raw_input_derivatives=True)  # dx in raw units
         dw = None if dw is None else state.bind(dw, X)
         # normalised block by block: the copies stay in cache
@@ -217,6 +225,16 @@ class DerivativeMixin:
             gx /= state.input_scale
             return gw.reshape(-1, 1), gx
         gw, gx = np.zeros(w.size), np.empty(X.shape)
+        folded, folds_shift = state.fold(w)
+        if folded is not None:  # raw units throughout (FittedState.fold)
+            v = state.bind(folded, X)
+            for rows, xs in state.folded_blocks(X, folds_shift):
+                py_rows = py[rows]
+                if not link.link_is_identity:
+                    py_rows = link.link_vjp(network.forward(v, xs), py_rows)
+                _, gv_rows, gx[rows] = network.vjp(v, xs, py_rows)
+                gw += gv_rows
+            return state.unfold_gradient(gw, folds_shift).reshape(-1, 1), gx
         w = state.bind(w, X, raw_input_derivatives=True)  # gx in raw units
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):
@@ -250,10 +268,16 @@ class DerivativeMixin:
         X = self._validate_input(X)
         state = self.state_
         J = np.empty((X.shape[0], state.n_outputs, X.shape[1]))
-        w = state.bind(state.weights, X, raw_input_derivatives=True)  # J in raw units
-        for rows, xn in state.normalized_blocks(X):
-            _, _, J[rows] = state.network.jacobians(w, xn, wrt_weights=False, wrt_inputs=True)
-        J *= state.output_scale[None, :, None]
+        folded, folds_shift = state.fold(state.weights)
+        if folded is not None:  # raw units throughout (FittedState.fold)
+            v = state.bind(folded, X)
+            for rows, xs in state.folded_blocks(X, folds_shift):
+                _, _, J[rows] = state.network.jacobians(v, xs, wrt_weights=False, wrt_inputs=True)
+        else:
+            w = state.bind(state.weights, X, raw_input_derivatives=True)  # J in raw units
+            for rows, xn in state.normalized_blocks(X):
+                _, _, J[rows] = state.network.jacobians(w, xn, wrt_weights=False, wrt_inputs=True)
+            J *= state.output_scale[None, :, None]
         if not self._objective.link_is_identity:
             J = self._objective.link_jacobian(state.outputs(X)) @ J
         return J

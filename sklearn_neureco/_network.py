@@ -458,6 +458,30 @@ class Network:
                 v[bias] = v[bias] * output_scale + output_shift
         return v
 
+    def with_normalisation_transposed(
+        self,
+        g: np.ndarray,
+        input_shift: np.ndarray,
+        input_scale: np.ndarray,
+        output_scale: np.ndarray,
+    ) -> np.ndarray:
+        """The transpose of :meth:`with_normalisation`'s linear part: from a gradient
+        ``g`` with respect to the folded weights, the gradient with respect to ``w``."""
+        g = np.array(g, dtype=np.float64).reshape(-1)
+        last = self.layers[-1]
+        for layer in self.layers:
+            bias = slice(layer.bias_offset, layer.bias_offset + layer.size)
+            if layer is last:  # the output scaling's transpose first: it came last
+                g[bias] *= output_scale
+            for block in layer.blocks:
+                part = slice(block.offset, block.offset + block.index.size)
+                if layer is last:
+                    g[part] *= output_scale[block.rows]
+                if block.source == 0:
+                    g[part] -= g[bias][block.rows] * input_shift[block.cols]
+                    g[part] /= input_scale[block.cols]
+        return g
+
     def pack(self, W, b) -> np.ndarray:
         """Inverse of :meth:`unpack`: entries on absent links are ignored."""
         w = np.empty(self.n_weights)

@@ -115,19 +115,19 @@ class FittedState:
         """Raw outputs ``(n, n_outputs)`` for raw inputs, at ``weights`` (default: the
         state's). Below ``FEW_ROWS`` rows the sums run in another order (see
         :meth:`~sklearn_neureco._network.Network.few_rows_forward`), and from there on
-        the normalisation is folded into the weights where it can be
-        (:meth:`folded_weights`): the last bits differ."""
+        the normalisation is folded into the weights where it can be (:meth:`fold`):
+        the last bits differ."""
         w = np.reshape(self.weights if weights is None else weights, -1)
         if X.shape[0] < FEW_ROWS:  # one product per layer: a one-row call costs its calls
             y = self.network.few_rows_forward(w, self.normalize(X))
         else:
-            folded, folds_shift = self._folded if weights is None else self.folded_weights(w)
-            if folded is not None:  # fewer passes over the rows
+            folded, folds_shift = self.fold(w)
+            if folded is not None:  # raw outputs out
                 folded = self.bind(folded, X)
-                if folds_shift:  # raw rows in, raw outputs out
+                if folds_shift:  # raw rows in
                     return self.network.forward(folded, X, self.network.block_rows)
                 y = np.empty((X.shape[0], self.n_outputs))
-                for rows, shifted in self.normalized_blocks(X, scaled=False):
+                for rows, shifted in self.folded_blocks(X, folds_shift):
                     y[rows] = self.network.forward(folded, shifted)
                 return y
             w = self.bind(w, X)
@@ -138,34 +138,76 @@ class FittedState:
         y += self.output_shift
         return y
 
-    @cached_property
-    def _folded(self) -> tuple[np.ndarray | None, bool]:
-        # the state's own weights folded once (the fold costs about 20 us, what a
-        # prediction on a few hundred rows costs): a state is never changed in place
-        return self.folded_weights(self.weights)
+    # ------------------------------------------------ the normalisation folded
+    # Passes over many rows (predict and the derivative API, from FEW_ROWS rows on) take
+    # the normalisation folded into the weights (Network.with_normalisation): raw (or
+    # only shifted) rows in, raw outputs out, two to four elementwise passes over the
+    # rows fewer. Their derivatives in the folded weights are pulled back to the state's
+    # (unfold_gradient); those in the inputs are in raw units already.
 
-    def folded_weights(self, w: np.ndarray) -> tuple[np.ndarray | None, bool]:
+    def fold(self, w: np.ndarray) -> tuple[np.ndarray | None, bool]:
         """``(v, folds_shift)``: weights ``v`` of the network that reads inputs shifted by
-        ``input_shift`` (raw ones if ``folds_shift``) and gives raw outputs
-        (:meth:`~sklearn_neureco._network.Network.with_normalisation`), or ``(None,
-        False)`` where some weight would leave float64's normal range (inputs and outputs
-        in units some 10^270 apart).
+        ``input_shift`` (raw ones if ``folds_shift``: :meth:`folded_blocks`) and gives
+        raw outputs, or ``(None, False)`` where some weight would leave float64's normal
+        range (inputs and outputs in units some 10^270 apart).
 
         The inputs' shift is folded where none is more than :data:`FOLD_SHIFT_LIMIT` of
         its scales from 0, so that the sums ``v x`` lose few bits to the bias taking
         ``v shift`` back; otherwise the passes shift each row block first."""
-        ratio = np.abs(self.input_shift) / self.input_scale
-        folds_shift = bool(ratio.max(initial=0.0) <= FOLD_SHIFT_LIMIT)
-        shift = self.input_shift if folds_shift else np.zeros_like(self.input_shift)
+        return self._folded if w is self.weights else self._fold(w)
+
+    @cached_property
+    def _folded(self) -> tuple[np.ndarray | None, bool]:
+        # the state's own weights folded once (the fold costs about 20 us, what a
+        # prediction on a few hundred rows costs): a state is never changed in place
+        return self._fold(self.weights)
+
+    def _fold(self, w: np.ndarray) -> tuple[np.ndarray | None, bool]:
+        folds_shift = self._folds_shift
         with np.errstate(over="ignore", under="ignore"):
             v = self.network.with_normalisation(
-                w, shift, self.input_scale, self.output_shift, self.output_scale
+                w,
+                self._folded_shift(folds_shift),
+                self.input_scale,
+                self.output_shift,
+                self.output_scale,
             )
         links = self.network.link_positions
         tiny = np.finfo(np.float64).tiny
         if not np.isfinite(v).all() or np.any((np.abs(v[links]) < tiny) & (w[links] != 0)):
             return None, False
         return v, folds_shift
+
+    @property
+    def _folds_shift(self) -> bool:
+        ratio = np.abs(self.input_shift) / self.input_scale
+        return bool(ratio.max(initial=0.0) <= FOLD_SHIFT_LIMIT)
+
+    def _folded_shift(self, folds_shift: bool) -> np.ndarray:
+        return self.input_shift if folds_shift else np.zeros_like(self.input_shift)
+
+    def folded_blocks(self, X: np.ndarray, folds_shift: bool) -> Iterator[tuple[slice, np.ndarray]]:
+        """``(rows, inputs)`` for the folded weights of :meth:`fold`: ``X``'s own rows if
+        ``folds_shift``, else shifted (:meth:`normalized_blocks` unscaled)."""
+        if not folds_shift:
+            yield from self.normalized_blocks(X, scaled=False)
+            return
+        for rows in row_chunks(X.shape[0], self.network.block_rows):
+            yield rows, X[rows]
+
+    def fold_tangent(self, dw: np.ndarray, folds_shift: bool) -> np.ndarray:
+        """A change ``dw`` of the weights as the change of their :meth:`fold`."""
+        zero = np.zeros_like(self.output_shift)  # the fold is affine; its linear part
+        return self.network.with_normalisation(
+            dw, self._folded_shift(folds_shift), self.input_scale, zero, self.output_scale
+        )
+
+    def unfold_gradient(self, g: np.ndarray, folds_shift: bool) -> np.ndarray:
+        """A gradient with respect to the folded weights as one with respect to the
+        weights (the transpose of :meth:`fold_tangent`)."""
+        return self.network.with_normalisation_transposed(
+            g, self._folded_shift(folds_shift), self.input_scale, self.output_scale
+        )
 
 
 def _state_from_plain(plain: dict) -> FittedState:

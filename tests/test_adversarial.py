@@ -532,12 +532,12 @@ def test_auto_normalisation_does_not_depend_on_the_unit():
         assert np.array_equal(scaled.get_weights(), base.get_weights())
         predicted = scaled.predict(X * x_unit)
         if np.abs(np.log2(x_unit / y_unit)) < 200:
-            # the normalisation folded into the weights alike (FittedState.folded_weights)
+            # the normalisation folded into the weights alike (FittedState.fold)
             assert np.array_equal(predicted, base.predict(X) * y_unit)
         else:
             # there some folded weights would leave float64's range: predictions on many
             # rows normalise instead (other rounding); on a few rows they always do
-            assert scaled.state_.folded_weights(scaled.state_.weights)[0] is None
+            assert scaled.state_.fold(scaled.state_.weights)[0] is None
             np.testing.assert_allclose(
                 predicted, base.predict(X) * y_unit, rtol=0, atol=1e-13 * y_unit
             )

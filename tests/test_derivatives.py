@@ -85,10 +85,10 @@ def test_derivatives_for_every_normalisation(shifting, scaling, rng):
 
 @pytest.mark.parametrize("shifting, scaling", NORMALISATIONS)
 @pytest.mark.parametrize("offset", [0.0, 200.0], ids=["near", "far"])
-def test_predictions_fold_every_normalisation(shifting, scaling, offset, rng):
-    """On many rows predict takes the normalisation folded into the weights: the inputs'
-    shift too where it is near 0 in scales, otherwise each block is shifted first. Both
-    give the normalised pass to rounding."""
+def test_passes_fold_every_normalisation(shifting, scaling, offset, rng):
+    """On many rows predict and the derivatives take the normalisation folded into the
+    weights: the inputs' shift too where it is near 0 in scales, otherwise each block is
+    shifted first. Both give the normalised pass to rounding, and exact derivatives."""
     X, Y = make_data(n_outputs=3)
     X = (X - X.mean(axis=0)) / X.std(axis=0) + offset
     model = NeurEcoRegressor(
@@ -99,7 +99,7 @@ def test_predictions_fold_every_normalisation(shifting, scaling, offset, rng):
         random_state=0,
     ).fit(X, Y)
     state = model.state_
-    folded, folds_shift = state.folded_weights(state.weights)
+    folded, folds_shift = state.fold(state.weights)
     assert folded is not None
     ratio = np.abs(state.input_shift) / state.input_scale
     assert folds_shift == (ratio.max() <= FOLD_SHIFT_LIMIT)
@@ -111,6 +111,7 @@ def test_predictions_fold_every_normalisation(shifting, scaling, offset, rng):
     expected = model.network_.forward(state.weights, xn) * state.output_scale + state.output_shift
     predicted = model.predict(X)
     np.testing.assert_allclose(predicted, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+    assert_derivatives_exact(model, X, rng)
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])

@@ -232,6 +232,24 @@ def test_normalisation_folded_into_the_weights(case, far, rng):
     assert error <= 1e-14 * (1.0 + np.abs(shift / scale).max())
 
 
+def test_folded_normalisation_tangent_and_transpose(case, rng):
+    # the fold is affine in the weights: its change along dw is fold_tangent's linear
+    # part (the outputs' shift left out), whose transpose pulls gradients back
+    net, w, _ = case
+    scale = rng.uniform(0.1, 10.0, size=net.n_inputs)
+    shift = rng.normal(size=net.n_inputs) * scale
+    out_shift = rng.normal(size=net.n_outputs) * 50.0
+    out_scale = rng.uniform(0.1, 10.0, size=net.n_outputs)
+    dw, g = rng.normal(size=w.shape), rng.normal(size=w.shape)
+    tangent = net.with_normalisation(dw, shift, scale, np.zeros(net.n_outputs), out_scale)
+    moved = net.with_normalisation(w + dw, shift, scale, out_shift, out_scale)
+    here = net.with_normalisation(w, shift, scale, out_shift, out_scale)
+    np.testing.assert_allclose(moved - here, tangent, rtol=1e-9, atol=1e-9)
+    back = net.with_normalisation_transposed(g, shift, scale, out_scale)
+    assert back.shape == w.shape and not np.shares_memory(back, g)
+    assert np.isclose(g @ tangent, back @ dw, rtol=1e-12, atol=0)
+
+
 def test_bias_gradient_is_the_column_sum(rng):
     # the biases' share of the VJP is a sum over rows (a BLAS product here): checked
     # against an explicit sum on a network whose layers have one neuron and one input
