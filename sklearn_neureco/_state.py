@@ -117,7 +117,7 @@ class FittedState:
         :meth:`~sklearn_neureco._network.Network.few_rows_forward`), and from there on
         the normalisation is folded into the weights where it can be (:meth:`fold`):
         the last bits differ."""
-        w = np.reshape(self.weights if weights is None else weights, -1)
+        w = self.weights if weights is None else np.reshape(weights, -1)  # (fold's cache)
         if X.shape[0] < FEW_ROWS:  # one product per layer: a one-row call costs its calls
             y = self.network.few_rows_forward(w, self.normalize(X))
         else:

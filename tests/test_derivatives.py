@@ -101,6 +101,7 @@ def test_passes_fold_every_normalisation(shifting, scaling, offset, rng):
     state = model.state_
     folded, folds_shift = state.fold(state.weights)
     assert folded is not None
+    assert state.fold(state.weights)[0] is folded  # the model's own weights: folded once
     ratio = np.abs(state.input_shift) / state.input_scale
     assert folds_shift == (ratio.max() <= FOLD_SHIFT_LIMIT)
     if offset == 0.0:
