@@ -473,8 +473,10 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             X = np.vstack([X, X_val])
         xn = (X - shift) / scale
         if X_val is None:
+            # any row may be held out, extremes too: the validation error is held against
+            # the tolerance, so it must be that of fresh rows, edges included
             train_idx, valid_idx = split_validation(
-                xn, self.valid_percentage, rng, groups=input_groups(X)
+                xn, self.valid_percentage, rng, groups=input_groups(X), keep_extremes=False
             )
         if valid_idx.size == 0:
             valid_idx = train_idx

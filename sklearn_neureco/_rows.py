@@ -67,13 +67,21 @@ def _extreme_rows(x: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarr
     return np.sort(extremes[order[:cap]])
 
 
-def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Generator, groups=None):
+def split_validation(
+    x: np.ndarray,
+    valid_percentage: float,
+    rng: np.random.Generator,
+    groups=None,
+    keep_extremes: bool = True,
+):
     """Indices ``(train, valid)`` holding out ``valid_percentage`` % of the rows.
 
-    The rows holding a column's minimum or maximum stay in training, so that the training
-    set spans the domain, but they may claim only the rows training keeps anyway: with
-    more columns than that (wide data), the rows holding the most extremes stay, and the
-    validation set keeps its size. The validation rows are spread over the domain, not
+    With ``keep_extremes``, the rows holding a column's minimum or maximum stay in
+    training, so that the training set spans the domain, but they may claim only the rows
+    training keeps anyway: with more columns than that (wide data), the rows holding the
+    most extremes stay, and the validation set keeps its size. The validation rows are
+    then an interior sample, whose error understates that of fresh rows near the edges.
+    Without, every row may be held out. The validation rows are spread over the domain, not
     clumped: the other rows are ordered along a space-filling curve and every k-th one,
     from a random start, is held out. With ``groups`` (see :func:`input_groups`), groups
     are split instead of rows: a group's rows are all held out or all kept. Fewer than 4
@@ -81,14 +89,16 @@ def split_validation(x: np.ndarray, valid_percentage: float, rng: np.random.Gene
     """
     if groups is not None:
         starts = np.flatnonzero(np.diff(groups, prepend=-1))
-        train_g, valid_g = split_validation(x[starts], valid_percentage, rng)
+        train_g, valid_g = split_validation(
+            x[starts], valid_percentage, rng, keep_extremes=keep_extremes
+        )
         valid = np.isin(groups, valid_g)
         return np.flatnonzero(~valid), np.flatnonzero(valid)
     n = x.shape[0]
     n_valid = min(int(round(n * valid_percentage / 100.0)), n - 2)
     if n < 4 or n_valid < 1:
         return np.arange(n), np.arange(0)
-    extremes = _extreme_rows(x, n - n_valid, rng)
+    extremes = _extreme_rows(x, n - n_valid, rng) if keep_extremes else np.arange(0)
     candidates = np.setdiff1d(np.arange(n), extremes)
     n_valid = min(n_valid, candidates.size)
     ordered = candidates[_space_filling_order(x[candidates], rng)]

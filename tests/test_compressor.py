@@ -52,6 +52,22 @@ def test_a_curve_needs_one_coefficient(fitted):
     assert np.linalg.norm(recon - X_new) / np.linalg.norm(X_new - X.mean(axis=0)) > 0.05
 
 
+def test_validation_rows_may_hold_a_columns_extreme(monkeypatch):
+    # the tolerance is held against the validation error: an interior sample would
+    # understate fresh rows' error near the edges (the front of benchmarks/compression.py
+    # met 0.01 on validation but not on test rows while the extremes stayed in training)
+    asked = []
+    real = compressor.split_validation
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("keep_extremes", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compressor, "split_validation", spy)
+    NeurEcoCompressor(random_state=0).fit(curve(100, 0))
+    assert asked == [False]
+
+
 @pytest.mark.parametrize("gain, widest, first", [(1.0, 8, [2, 4, 8]), (1e300, 4, [2, 4, 2])])
 def test_halves_widen_past_the_standard_sizes_only_while_it_pays(monkeypatch, gain, widest, first):
     # a travelling front on 8 values (PCA needs 7 coefficients for 1 %): with standard
@@ -400,14 +416,15 @@ def test_resuming_from_a_wrong_model_is_refused_and_keeps_the_fit(fitted):
 
 
 def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
-    # 200 rows: with random state 7 the first build needs 3 coefficients, the second
-    # meets the tolerance with 2 (with states 0 to 6 all three builds take the same k)
+    # 200 rows: with random state 1 the first build needs 3 coefficients, the second
+    # meets the tolerance with 2 (so with 2 and 6; with 0, 3 to 5 and 7 to 11 every build
+    # takes 2; random state 7 gave the premise while the split kept the extremes)
     X, _ = make_s_curve(200, random_state=0)
 
     def build(n_init=3, n_jobs=None):
         path = tmp_path / f"{n_init}-{n_jobs}.ckpt"
         model = NeurEcoCompressor(
-            random_state=7, n_init=n_init, n_jobs=n_jobs, verbose=1, checkpoint_address=path
+            random_state=1, n_init=n_init, n_jobs=n_jobs, verbose=1, checkpoint_address=path
         ).fit(X)
         n_models = len(model.history_) + 1  # one per candidate, and the final model
         stored = [NeurEcoCompressor.load(path, model_number=k) for k in range(n_models)]

@@ -314,6 +314,22 @@ def test_validation_split_is_spread_and_keeps_extremes():
     assert np.array_equal(valid, again)
 
 
+def test_validation_split_may_hold_out_extremes_when_asked():
+    # the compressor's split: its validation error stands for fresh rows, edges included
+    from sklearn_neureco._rows import split_validation
+
+    x = np.linspace(0.0, 1.0, 300)[:, None]
+    held = set()
+    for seed in range(12):
+        train, valid = split_validation(x, 33.33, np.random.default_rng(seed), keep_extremes=False)
+        assert len(valid) == 100 and len(np.intersect1d(train, valid)) == 0
+        assert np.diff(valid).min() >= 2  # spread as before
+        held |= {0, 299} & set(valid)
+        kept = split_validation(x, 33.33, np.random.default_rng(seed))[1]
+        assert not {0, 299} & set(kept)
+    assert held == {0, 299}
+
+
 def test_a_build_says_when_its_model_is_not_worth_much():
     rng = np.random.default_rng(0)
     # targets the inputs do not explain: the model is a constant, and says so
