@@ -9,11 +9,12 @@ that reconstruct unseen snapshots within its tolerance, where PCA needs many mor
 decoder is a differentiable model: its Jacobian (coefficients to field) gives the
 directions in which a snapshot can move while staying on the manifold.
 
-A single build (``n_init=1``) found 3 coefficients here; whether its random start finds
-the manifold's 2 varies from seed to seed. ``n_init=3`` runs three builds on the same
-validation rows and keeps the one with the fewest coefficients that meets the tolerance
-(a build after the first tries no more coefficients than the best so far); ``n_jobs=2``
-runs them in two processes, for the same model.
+A single build with ``random_state=0`` finds the manifold's 2 coefficients here; whether
+its random start does varies from seed to seed (with ``random_state=1`` it takes 3).
+``n_init=3`` runs three builds on the same validation rows and keeps the one with the
+fewest coefficients, then the fewest weights, that meets the tolerance on them; here
+that is a smaller network whose validation error (0.0074) understates its error on
+unseen snapshots (0.0119), so this example keeps the single build.
 """
 
 import matplotlib.pyplot as plt
@@ -32,7 +33,7 @@ def snapshots(n):
 
 
 U, U_test = snapshots(1000), snapshots(500)
-model = NeurEcoCompressor(n_init=3, n_jobs=2, random_state=0).fit(U)
+model = NeurEcoCompressor(random_state=0).fit(U)
 recon = model.inverse_transform(model.transform(U_test))
 error = np.linalg.norm(recon - U_test) / np.linalg.norm(U_test - U.mean(axis=0))
 print(f"{model.n_components_} coefficients, relative test error {error:.4f}")
