@@ -227,14 +227,14 @@ class DerivativeMixin:
         gw, gx = np.zeros(w.size), np.empty(X.shape)
         folded, folds_shift = state.fold(w)
         if folded is not None:  # raw units throughout (FittedState.fold)
-            v = state.bind(folded, X)
+            v, gv = state.bind(folded, X), gw  # gv: the gradient in the folded weights
             for rows, xs in state.folded_blocks(X, folds_shift):
                 py_rows = py[rows]
                 if not link.link_is_identity:
                     py_rows = link.link_vjp(network.forward(v, xs), py_rows)
                 _, gv_rows, gx[rows] = network.vjp(v, xs, py_rows)
-                gw += gv_rows
-            return state.unfold_gradient(gw, folds_shift).reshape(-1, 1), gx
+                gv += gv_rows
+            return state.unfold_gradient(gv, folds_shift).reshape(-1, 1), gx
         w = state.bind(w, X, raw_input_derivatives=True)  # gx in raw units
         # normalised block by block: the copies stay in cache
         for rows, xn in state.normalized_blocks(X):

@@ -45,7 +45,7 @@ BLOCK_BYTES = 512 * 1024
 # On fewer rows than this, copying a short row out (tile_rows) or a block transposed
 # (Network.bind's copy_transposes) costs more than it saves
 FEW_ROWS = 64
-# Predictions on many rows fold the inputs' shift into the biases
+# Predictions and derivatives on many rows fold the inputs' shift into the biases
 # (Network.with_normalisation) where no input's shift exceeds this many of its scales: the
 # rounding error is then at most about 17 times the normalised pass's (4 of 52 bits)
 FOLD_SHIFT_LIMIT = 16.0
