@@ -20,15 +20,21 @@ most a tenth of the MLP's.
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
-from accuracy import BOREHOLE, OTL, WING, borehole, otl_circuit, uniform, wing_weight
+from accuracy import (
+    BOREHOLE,
+    OTL,
+    WING,
+    borehole,
+    otl_circuit,
+    timed_fit,
+    uniform,
+    wing_weight,
+)
 from rst_table import write_table
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
@@ -95,11 +101,7 @@ def run_case(name, X, y, X_test, y_test, seeds):
         fits = []
         for seed in seeds:
             model = make(seed)
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X, y)
-            seconds = time.perf_counter() - start
+            seconds = timed_fit(model, X, y)
             loss = log_loss(y_test, model.predict_proba(X_test), labels=np.unique(y))
             error = float(np.mean(model.predict(X_test) != y_test))
             weights = n_weights(model)

@@ -22,14 +22,11 @@ each step.
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
-from accuracy import kriging, mlp, n_weights
+from accuracy import kriging, mlp, n_weights, timed_fit
 from compression import heat_fields, heat_parameters, relative
 from rst_table import write_table
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_neureco import NeurEcoRegressor, _optimize
 
@@ -75,11 +72,7 @@ def main():
         X_test, F_test = fields(2000, rng)
         for label, make in makers.items():
             model = make(seed)
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X, F)
-            seconds = time.perf_counter() - start
+            seconds = timed_fit(model, X, F)
             error = relative(model.predict(X_test), F_test, F)
             weights = n_weights(model)
             results[label].append((error, weights, seconds))
