@@ -310,8 +310,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         final model once the build has ended).
     n_init : int, default=1
         Number of builds, each drawing its own new neurons on the same validation split;
-        the fewest coefficients that meet the tolerance win (then the fewest weights,
-        then the least validation error). A build after the first tries no more
+        the fewest coefficients that meet the tolerance win (then the least validation
+        error, then the fewest weights). A build after the first tries no more
         coefficients than the best found so far. (In ``benchmarks/compression.py`` a single
         build found the travelling front's 2 coordinates with one of two random states,
         three builds with both.)
@@ -922,10 +922,15 @@ def _resumable(model):
 
 def _best_compression(results: list, tolerance: float):
     """Of the builds' ``(chain, w, error)``: the fewest coefficients that meet
-    ``tolerance``, then the fewest weights, then the least error; else the least error."""
+    ``tolerance``, then the least error, then the fewest weights; else the least error.
+
+    Not the fewest weights first: of builds that pass on the same validation rows, the
+    smallest is often the one that passed by luck (benchmarks/compression.py, n_init=3,
+    random state 0: the front's smallest passing network reconstructed the test rows
+    within 0.0154, the most accurate within 0.0066)."""
     met = [r for r in results if r[2] <= tolerance]
     if met:
-        return min(met, key=lambda r: (r[0].first.n_outputs, r[0].n_weights, r[2]))
+        return min(met, key=lambda r: (r[0].first.n_outputs, r[2], r[0].n_weights))
     return min(results, key=lambda r: r[2])
 
 

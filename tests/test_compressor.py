@@ -2,6 +2,7 @@
 both halves, and a citizen of scikit-learn and of the reference product's interface."""
 
 import pickle
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
@@ -459,6 +460,22 @@ def test_several_builds_keep_the_fewest_coefficients(tmp_path, capsys):
     assert len(parallel_stored) == len(stored)
     for a, b in zip(parallel_stored, stored, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_several_builds_keep_the_most_accurate_at_the_fewest_coefficients():
+    # of builds that pass on the same validation rows, the smallest is often the luckiest:
+    # the least validation error wins among the fewest coefficients, weights break ties
+    def result(k, n_weights, error):
+        chain = SimpleNamespace(first=SimpleNamespace(n_outputs=k), n_weights=n_weights)
+        return chain, None, error
+
+    small, large, tied = result(2, 4610, 0.0074), result(2, 8898, 0.0047), result(2, 9000, 0.0047)
+    fewer_coefficients_fail = result(1, 100, 0.02)
+    more_coefficients = result(3, 100, 0.001)
+    results = [more_coefficients, small, tied, large, fewer_coefficients_fail]
+    assert compressor._best_compression(results, 0.01) is large
+    # none meets the tolerance: the least error, whatever its size
+    assert compressor._best_compression(results, 0.0005) is more_coefficients
 
 
 def test_candidates_train_with_early_stopping_on_the_validation_error(monkeypatch):
