@@ -1,7 +1,7 @@
 """NeurEcoCompressor against PCA, KernelPCA and an MLP autoencoder.
 
 Run ``python benchmarks/compression.py [--seeds 0,1] [--only front,heat] [--n-init 1]
-[--rst FILE]``.
+[--ratio 1] [--rst FILE]`` (``--ratio``: ``compress_decompress_size_ratio``).
 
 Data (training and test sets drawn independently, ``--seeds`` the estimators' and the
 draws' random states):
@@ -108,12 +108,17 @@ def pca_needed(X, X_test, tolerance):
     return X.shape[1]
 
 
-def run(name, X, X_test, tolerance, seed, n_init=1):
+def run(name, X, X_test, tolerance, seed, n_init=1, ratio=1.0):
     row = {}
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        model = NeurEcoCompressor(random_state=seed, compress_tolerance=tolerance, n_init=n_init)
+        model = NeurEcoCompressor(
+            random_state=seed,
+            compress_tolerance=tolerance,
+            n_init=n_init,
+            compress_decompress_size_ratio=ratio,
+        )
         model.fit(X)
     row["seconds"] = time.perf_counter() - start
     k = model.n_components_
@@ -154,6 +159,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated beginnings of names")
     parser.add_argument("--rst", default="", help="also write the table of medians there")
     parser.add_argument("--n-init", type=int, default=1, help="NeurEcoCompressor's n_init")
+    parser.add_argument(
+        "--ratio", type=float, default=1.0, help="compress_decompress_size_ratio (decoder/encoder)"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     prefixes = tuple(p for p in args.only.split(",") if p)
@@ -162,7 +170,7 @@ def main() -> None:
         for name, (X, X_test, tolerance) in cases(seed).items():
             if prefixes and not name.startswith(prefixes):
                 continue
-            row = run(name, X, X_test, tolerance, seed, args.n_init)
+            row = run(name, X, X_test, tolerance, seed, args.n_init, args.ratio)
             results.setdefault(name, []).append(row)
     header = [
         "case",
@@ -192,13 +200,18 @@ def main() -> None:
                 f"{med('MLP autoencoder'):.4f}",
             ]
         )
-    print(f"\nMedians over random states {seeds} (k per seed), n_init={args.n_init}:")
+    print(
+        f"\nMedians over random states {seeds} (k per seed), n_init={args.n_init}, "
+        f"compress_decompress_size_ratio={args.ratio:g}:"
+    )
     for line in [header, *lines]:
         print("  " + " | ".join(line))
     if args.rst:
         caption = (
             f"Medians over random states {', '.join(map(str, seeds))} (``k`` per state), "
-            f"NeurEco with ``n_init={args.n_init}``; relative test reconstruction errors."
+            f"NeurEco with ``n_init={args.n_init}``"
+            + ("" if args.ratio == 1 else f", ``compress_decompress_size_ratio={args.ratio:g}``")
+            + "; relative test reconstruction errors."
         )
         write_table(args.rst, caption, header, lines)
 

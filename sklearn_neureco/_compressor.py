@@ -293,7 +293,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
     minimum_compression_coefficients : int, default=1
         The fewest coefficients tried.
     compress_decompress_size_ratio : float, default=1.0
-        The decoder's hidden layer relative to the encoder's.
+        The decoder's hidden layer relative to the encoder's. Snapshots of sharp moving
+        features may need a decoder larger than the encoder (see the user guide).
     inputs_shifting, inputs_scaling, inputs_normalize_per_feature
         The data's normalisation, as for :class:`NeurEcoRegressor` (the reconstruction
         is normalised the same way).
@@ -313,8 +314,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         the fewest coefficients that meet the tolerance win (then the least validation
         error, then the fewest weights). A build after the first tries no more
         coefficients than the best found so far. (In ``benchmarks/compression.py`` a single
-        build found the travelling front's 2 coordinates with one of two random states,
-        three builds with both.)
+        build found the travelling front's 2 coordinates with three of random states 0 to
+        3, three builds with all four.)
     n_jobs : int, default=None
         Processes for the ``n_init`` builds (``None``: 1, ``-1``: all processors), in
         joblib's ``loky`` workers or, under joblib's Dask backend, on a cluster. Each
