@@ -232,9 +232,11 @@ def build_state(
                     network, xn[valid_idx], yn[valid_idx], sv / sv.sum(), objective=objective
                 ).data_error
             if sampled:
-                final = train_on_growing_rows(problem, w, search_train.size, monitor=monitor)
+                final = train_on_growing_rows(
+                    problem, w, search_train.size, monitor=monitor, **config.lm_stop
+                )
             else:
-                final = train(problem, w, monitor=monitor)
+                final = train(problem, w, monitor=monitor, **config.lm_stop)
             w = final.w
             builder.record_final(network, w, beta, time.perf_counter() - started, final.n_iter)
     state = replace(

@@ -505,7 +505,12 @@ def lbfgs(
 
 
 def train_on_growing_rows(
-    problem: TrainingProblem, w0: np.ndarray, start_rows: int, growth: int = GROWTH, monitor=None
+    problem: TrainingProblem,
+    w0: np.ndarray,
+    start_rows: int,
+    growth: int = GROWTH,
+    monitor=None,
+    **lm_stop,
 ) -> OptimizeResult:
     """Train on every row of ``problem``, from weights already trained on about
     ``start_rows`` of them, through nested subsets of rows growing ``growth`` times each.
@@ -514,7 +519,8 @@ def train_on_growing_rows(
     full data costs about as many Levenberg-Marquardt steps as on a subset ``growth``
     times smaller, so each subset takes the steps it needs at its cost, and all rows take
     only the last few. Subsets are every k-th row: spread over the data's order, and
-    views, not copies. Uses LM (whatever the number of rows) up to ``LM_MAX_WEIGHTS``.
+    views, not copies. Uses LM (whatever the number of rows) up to ``LM_MAX_WEIGHTS``;
+    ``lm_stop`` (``lm_window``, ``lm_ftol``) goes to :func:`train`.
     """
     n = problem.x.shape[0]
     steps, size = [], start_rows * growth
@@ -524,7 +530,7 @@ def train_on_growing_rows(
     w, n_iter = np.array(w0, dtype=np.float64), 0
     for k in [*steps, 1]:
         subset = problem.every_kth_row(k)
-        result = train(subset, w, monitor=monitor if k == 1 else None, any_rows=True)
+        result = train(subset, w, monitor=monitor if k == 1 else None, any_rows=True, **lm_stop)
         w, n_iter = result.w, n_iter + result.n_iter
     return OptimizeResult(w, result.loss, n_iter)
 
@@ -535,15 +541,20 @@ def train(
     monitor=None,
     any_rows: bool = False,
     give_up: Callable[[float], bool] | None = None,
+    lm_window: int | None = None,
+    lm_ftol: float | None = None,
 ) -> OptimizeResult:
     """Train with Levenberg-Marquardt when its normal equations are affordable, else L-BFGS.
 
     ``monitor`` (validation error of a weight vector) enables early stopping, and
     ``give_up`` (see :func:`levenberg_marquardt`) stopping as soon as it says so.
     ``any_rows``: LM whatever the number of rows, for up to ``LM_MAX_WEIGHTS`` weights.
+    ``lm_window`` and ``lm_ftol``: LM's stopping rule (default ``LM_WINDOW``, ``LM_FTOL``).
     """
     p = problem.network.n_weights
     rows = problem.x.shape[0] * problem.network.n_outputs
     if p <= LM_MAX_WEIGHTS and (any_rows or rows * p * p <= LM_MAX_FLOPS):
-        return levenberg_marquardt(problem, w0, monitor=monitor, give_up=give_up)
+        return levenberg_marquardt(
+            problem, w0, monitor=monitor, give_up=give_up, window=lm_window, ftol=lm_ftol
+        )
     return lbfgs(problem, w0, monitor=monitor, give_up=give_up)

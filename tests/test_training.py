@@ -383,3 +383,35 @@ def test_a_growing_candidate_that_cannot_pay_for_its_weights_gives_up():
     np.testing.assert_array_equal(sure.w, free.w)
     assert BuildConfig().give_up_steps <= hopeless_iter < free_iter
     assert hopeless.valid_error > free.valid_error
+
+
+def test_build_config_sets_every_levenberg_marquardt_stop(monkeypatch):
+    # lm_window / lm_ftol reach each LM run of a build: candidates, pruning and the final
+    # training; a finer rule trains longer and gives another model
+    from sklearn_neureco import _optimize
+
+    seen = []
+    original = _optimize.levenberg_marquardt
+
+    def spy(problem, w0, **kwargs):
+        seen.append((kwargs.get("window"), kwargs.get("ftol")))
+        return original(problem, w0, **kwargs)
+
+    monkeypatch.setattr(_optimize, "levenberg_marquardt", spy)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (300, 3))
+    y = smooth_function(X)
+
+    def fit(config):
+        seen.clear()
+        model = NeurEcoRegressor(random_state=0, build_config=config).fit(X, y)
+        return model, list(seen)
+
+    default, default_stops = fit(None)
+    finer, finer_stops = fit(BuildConfig(lm_window=20, lm_ftol=1e-3))
+    assert set(default_stops) == {(10, 1e-2)}
+    assert set(finer_stops) == {(20, 1e-3)}
+    assert default.history_[-1]["step"] == finer.history_[-1]["step"] == "final"
+    n_iter = [sum(r["n_iter"] for r in m.history_) for m in (default, finer)]
+    assert n_iter[1] > n_iter[0]
+    assert not np.array_equal(default.predict(X), finer.predict(X))
