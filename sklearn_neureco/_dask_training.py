@@ -296,7 +296,7 @@ def fit_on_dask(estimator, X, y, sample_weight, fit_in_memory, *, targets=None) 
     problem = DaskTrainingProblem(
         state.network, xn, yn, s, beta=state.beta_reg, objective=estimator._objective
     )
-    result = train_on_growing_rows(problem, state.weights, size)
+    result = train_on_growing_rows(problem, state.weights, size, **config.lm_stop)
     error = problem.data_error(result.w)
     network = state.network
     chosen = [r for r in state.history if r["layer_sizes"] == list(network.layer_sizes)]
