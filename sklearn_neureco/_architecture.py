@@ -42,7 +42,7 @@ import numpy as np
 from ._input_selection import is_wide, screen_inputs
 from ._network import Network
 from ._objectives import LEAST_SQUARES, LeastSquares
-from ._optimize import TrainingProblem, train
+from ._optimize import LM_FTOL, LM_WINDOW, TrainingProblem, train
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ class BuildConfig:
     # (candidates, pruning, final training). Finer rules buy accuracy with build time:
     # lm_ftol=1e-3 halved the borehole's and OTL circuit's test errors at 1,000 rows, in
     # 7 to 10 times the time (benchmarks page, "Seeds and several builds").
-    lm_window: int = 10
-    lm_ftol: float = 1e-2
+    lm_window: int = LM_WINDOW
+    lm_ftol: float = LM_FTOL
 
     @property
     def lm_stop(self) -> dict:
