@@ -1,7 +1,7 @@
 """NeurEcoCompressor against PCA, KernelPCA and an MLP autoencoder.
 
 Run ``python benchmarks/compression.py [--seeds 0,1] [--only front,heat] [--n-init 1]
-[--ratio 1] [--rst FILE]`` (``--ratio``: ``compress_decompress_size_ratio``).
+[--ratio 1] [--needed] [--rst FILE]`` (``--ratio``: ``compress_decompress_size_ratio``).
 
 Data (training and test sets drawn independently, ``--seeds`` the estimators' and the
 draws' random states):
@@ -20,7 +20,10 @@ For each case: the coefficients NeurEco chose for its tolerance and its test err
 coefficients PCA needs to reach that tolerance on the test rows; and, at NeurEco's number
 of coefficients, the test errors of PCA, ``KernelPCA(kernel="rbf",
 fit_inverse_transform=True)`` and ``MLPRegressor`` trained as an autoencoder with a
-bottleneck of that width (hidden layers (32, k, 32), tanh, lbfgs). Medians over seeds.
+bottleneck of that width (hidden layers (32, k, 32), tanh, lbfgs). With ``--needed``, also
+the coefficients KernelPCA and the MLP autoencoder need to reach the tolerance on the
+test rows, the fewest of NeurEco's ``k``, ``2k``, ``4k``, ... and the data's number of
+columns ``d`` (``>d``: none of them). Medians over seeds.
 """
 
 from __future__ import annotations
@@ -108,7 +111,41 @@ def pca_needed(X, X_test, tolerance):
     return X.shape[1]
 
 
-def run(name, X, X_test, tolerance, seed, n_init=1, ratio=1.0):
+def kernel_pca_error(X, X_test, k, seed):
+    scaler = StandardScaler().fit(X)
+    Z, Z_test = scaler.transform(X), scaler.transform(X_test)
+    kpca = KernelPCA(k, kernel="rbf", fit_inverse_transform=True, random_state=seed).fit(Z)
+    recon = scaler.inverse_transform(kpca.inverse_transform(kpca.transform(Z_test)))
+    return relative(recon, X_test, X)
+
+
+def autoencoder_error(X, X_test, k, seed):
+    scaler = StandardScaler().fit(X)
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(32, k, 32),
+        activation="tanh",
+        solver="lbfgs",
+        max_iter=2000,
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = make_pipeline(StandardScaler(), mlp).fit(X, scaler.transform(X))
+    return relative(scaler.inverse_transform(auto.predict(X_test)), X_test, X)
+
+
+def needed(error, X, X_test, tolerance, k, seed) -> str:
+    """The fewest of ``k, 2k, 4k, ...`` and ``d`` coefficients with which ``error`` meets
+    ``tolerance`` on the test rows, or ``">d"``."""
+    d = X.shape[1]
+    ladder = sorted({min(k * 2**i, d) for i in range(d.bit_length() + 1)})
+    for size in ladder:
+        if error(X, X_test, size, seed) <= tolerance:
+            return str(size)
+    return f">{d}"
+
+
+def run(name, X, X_test, tolerance, seed, n_init=1, ratio=1.0, peers_needed=False):
     row = {}
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -128,26 +165,17 @@ def run(name, X, X_test, tolerance, seed, n_init=1, ratio=1.0):
     row["PCA k"] = pca_needed(X, X_test, tolerance)
     pca = PCA(k).fit(X)
     row["PCA"] = relative(pca.inverse_transform(pca.transform(X_test)), X_test, X)
-    scaler = StandardScaler().fit(X)
-    Z, Z_test = scaler.transform(X), scaler.transform(X_test)
-    kpca = KernelPCA(k, kernel="rbf", fit_inverse_transform=True, random_state=seed).fit(Z)
-    recon = scaler.inverse_transform(kpca.inverse_transform(kpca.transform(Z_test)))
-    row["KernelPCA"] = relative(recon, X_test, X)
-    mlp = MLPRegressor(
-        hidden_layer_sizes=(32, k, 32),
-        activation="tanh",
-        solver="lbfgs",
-        max_iter=2000,
-        random_state=seed,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        auto = make_pipeline(StandardScaler(), mlp).fit(X, Z)
-    row["MLP autoencoder"] = relative(scaler.inverse_transform(auto.predict(X_test)), X_test, X)
+    row["KernelPCA"] = kernel_pca_error(X, X_test, k, seed)
+    row["MLP autoencoder"] = autoencoder_error(X, X_test, k, seed)
+    peers = ""
+    if peers_needed:
+        row["KernelPCA k"] = needed(kernel_pca_error, X, X_test, tolerance, k, seed)
+        row["MLP k"] = needed(autoencoder_error, X, X_test, tolerance, k, seed)
+        peers = f"; KernelPCA needs {row['KernelPCA k']}, MLP {row['MLP k']}"
     print(
         f"  {name:<18}{seed:>5}  k={k:<3} NeurEco {row['NeurEco']:.4f} ({row['weights']} w, "
         f"{row['seconds']:.1f} s)  PCA needs {row['PCA k']}; at k: PCA {row['PCA']:.4f} "
-        f"KernelPCA {row['KernelPCA']:.4f} MLP {row['MLP autoencoder']:.4f}",
+        f"KernelPCA {row['KernelPCA']:.4f} MLP {row['MLP autoencoder']:.4f}{peers}",
         flush=True,
     )
     return row
@@ -162,6 +190,11 @@ def main() -> None:
     parser.add_argument(
         "--ratio", type=float, default=1.0, help="compress_decompress_size_ratio (decoder/encoder)"
     )
+    parser.add_argument(
+        "--needed",
+        action="store_true",
+        help="also the coefficients KernelPCA and the MLP autoencoder need for the tolerance",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     prefixes = tuple(p for p in args.only.split(",") if p)
@@ -170,7 +203,7 @@ def main() -> None:
         for name, (X, X_test, tolerance) in cases(seed).items():
             if prefixes and not name.startswith(prefixes):
                 continue
-            row = run(name, X, X_test, tolerance, seed, args.n_init, args.ratio)
+            row = run(name, X, X_test, tolerance, seed, args.n_init, args.ratio, args.needed)
             results.setdefault(name, []).append(row)
     header = [
         "case",
@@ -180,7 +213,7 @@ def main() -> None:
         "PCA at k",
         "KernelPCA at k",
         "MLP autoencoder at k",
-    ]
+    ] + (["KernelPCA k for it", "MLP k for it"] if args.needed else [])
     lines = []
     tolerances = {name: t for name, (_, _, t) in cases(seeds[0]).items()}
     for name, rows in results.items():
@@ -199,6 +232,11 @@ def main() -> None:
                 f"{med('KernelPCA'):.4f}",
                 f"{med('MLP autoencoder'):.4f}",
             ]
+            + (
+                ["/".join(r[key] for r in rows) for key in ("KernelPCA k", "MLP k")]
+                if args.needed
+                else []
+            )
         )
     print(
         f"\nMedians over random states {seeds} (k per seed), n_init={args.n_init}, "
