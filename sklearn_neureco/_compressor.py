@@ -663,7 +663,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 {
                     "build": build,
                     **_record_of(chain),
-                    # the ladder: grown from PCA, from a chart, or resumed from a model
+                    # the ladder: grown from PCA, from a chart, started afresh from PCA at
+                    # each size ("restart"), or resumed from a model
                     "start": "chart" if chart is not None else "resumed" if trained else start,
                     "train_error": train_err,
                     "valid_error": valid_err,
@@ -709,9 +710,10 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         ):
             """Candidates at ``k`` of growing hidden ``sizes`` (more while widening pays:
             WIDER_GAIN), each grown from the one before (the first from ``previous``) or,
-            with a ``chart``, each started from it, until one meets the tolerance, returned
-            first, or GROWTH_PATIENCE in a row do not improve on ``current``; then ``(None,
-            the least error)``. ``last_error``: the candidate's before the first."""
+            with a ``chart``, each started from it (with ``restart``, afresh from PCA),
+            until one meets the tolerance, returned first, or GROWTH_PATIENCE in a row do
+            not improve on ``current``; then ``(None, the least error)``. ``last_error``:
+            the candidate's before the first."""
             nonlocal best
             stale = 0
             for size in sizes:  # grows while it runs
