@@ -10,17 +10,19 @@ The build (:meth:`NeurEcoCompressor.fit`) first computes PCA's validation error 
 number of coefficients ``k``, and the fewest, ``k_pca``, with which PCA meets
 ``compress_tolerance``. Below ``k_pca`` it tries nonlinear halves: a hidden layer each,
 whose direct links start as the PCA projection and reconstruction and whose hidden
-neurons start silent (so a candidate starts at PCA's error), growing the hidden layers
+neurons start silent (so a candidate starts at PCA's error), with larger hidden layers
 while the validation error improves (past ``HIDDEN_SIZES``, only while widening pays:
-``WIDER_GAIN``). It keeps the fewest coefficients, and at that ``k``
+``WIDER_GAIN``), each started afresh from PCA: halves grown from a smaller trained pair
+keep its solution, which traps them (a build resumed from a model grows from it,
+though). It keeps the fewest coefficients, and at that ``k``
 the smallest networks, that meet the tolerance; failing that, PCA with ``k_pca``
 coefficients (linear halves); it stops trying larger ``k`` once the networks do no better
 than PCA at two ``k`` in a row (the data do not look curved). At a ``k`` where the halves
-grown from PCA miss the tolerance, a second ladder starts from Isomap's chart of the data
-when it beats PCA's (``CHART_GAIN``; :func:`_chart`), the halves first trained to it: a
-rolled-up manifold cannot be unrolled from PCA's chart. Where the ladders miss the
-tolerance by at most ``RESTART_REACH`` times, a last ladder starts every size afresh
-from PCA: halves grown from a smaller pair keep its solution, which can trap them.
+started from PCA miss the tolerance, a second ladder starts from Isomap's chart of the
+data when it beats PCA's (``CHART_GAIN``; :func:`_chart`), the halves first trained to
+it: a rolled-up manifold cannot be unrolled from PCA's chart. Where the ladders miss the
+tolerance by at most ``RESTART_REACH`` times, a last ladder from PCA runs with other
+random draws.
 
 The encoder reads the data normalised as the options say (per column by default); the
 decoder reconstructs them normalised with one shift and one scale for every column, so
@@ -90,7 +92,7 @@ GROWTH_PATIENCE = 2
 # with 2 where PCA leaves 35 %
 NONLINEAR_GAIN = 0.9
 CURVATURE_PATIENCE = 2
-# Halves grown from PCA keep PCA's chart of the data, which a rolled-up manifold (the
+# Halves started from PCA keep PCA's chart of the data, which a rolled-up manifold (the
 # swiss roll) cannot be unrolled from: at a k where they miss the tolerance, a second
 # ladder starts each size from Isomap's k coordinates (its halves first trained to them,
 # then together), when a nearest-neighbour reconstruction from Isomap's coordinates is at
@@ -104,12 +106,10 @@ CHART_GAIN = 1.5
 # embeds (its cost grows as their square)
 CHART_NEIGHBOURS = (4, 6, 8, 12)
 CHART_ROWS = 1000
-# Halves grown from a smaller pair keep its solution, which can trap them: at a k where
-# the ladders miss the tolerance by at most RESTART_REACH times, one more ladder starts
-# every size afresh from PCA. On benchmarks/compression.py's heat fields (random states
-# 0 and 1, 3 coefficients) its halves were 3 to 6 times more accurate than the grown ones
-# of the same size, and met 1 % where the grown ones missed it by 2.9 times; the front's
-# one coefficient, 9 times off, cannot meet it at any size
+# At a k where the ladders miss the tolerance by at most RESTART_REACH times, one more
+# ladder from PCA runs with other draws (benchmarks/compression.py: it gave the heat
+# fields of random state 2 their 3 coefficients; the front's one coefficient, 9 times
+# off the tolerance, cannot meet it at any size)
 RESTART_REACH = 5.0
 
 
@@ -330,10 +330,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         Number of builds, each drawing its own new neurons on the same validation split;
         the fewest coefficients that meet the tolerance win (then the least validation
         error, then the fewest weights). A build after the first tries no more
-        coefficients than the best found so far. (On the gallery example's travelling
-        front a single build meets the tolerance on its validation rows with a network
-        that reconstructs unseen snapshots within 0.0111; of three builds, the one kept
-        reconstructs them within 0.0034.)
+        coefficients than the best found so far.
     n_jobs : int, default=None
         Processes for the ``n_init`` builds (``None``: 1, ``-1``: all processors), in
         joblib's ``loky`` workers or, under joblib's Dask backend, on a cluster. Each
@@ -663,8 +660,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 {
                     "build": build,
                     **_record_of(chain),
-                    # the ladder: grown from PCA, from a chart, started afresh from PCA at
-                    # each size ("restart"), or resumed from a model
+                    # the ladder: from PCA, from a chart, from PCA with other draws
+                    # ("restart"), or resumed from a model
                     "start": "chart" if chart is not None else "resumed" if trained else start,
                     "train_error": train_err,
                     "valid_error": valid_err,
@@ -706,21 +703,21 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             previous=None,
             current=np.inf,
             last_error=np.inf,
-            restart=False,
+            grow=False,
+            label="pca",
         ):
             """Candidates at ``k`` of growing hidden ``sizes`` (more while widening pays:
-            WIDER_GAIN), each grown from the one before (the first from ``previous``) or,
-            with a ``chart``, each started from it (with ``restart``, afresh from PCA),
-            until one meets the tolerance, returned first, or GROWTH_PATIENCE in a row do
-            not improve on ``current``; then ``(None, the least error)``. ``last_error``:
-            the candidate's before the first."""
+            WIDER_GAIN), each started afresh from PCA, or from a ``chart``, or, with
+            ``grow``, each grown from the one before (the first from ``previous``), until
+            one meets the tolerance, returned first, or GROWTH_PATIENCE in a row do not
+            improve on ``current``; then ``(None, the least error)``. ``last_error``: the
+            candidate's before the first; ``label``: the records' ``"start"``."""
             nonlocal best
             stale = 0
             for size in sizes:  # grows while it runs
-                chain, w, error = candidate(
-                    k, size, previous, chart=chart, rng=rng, start="restart" if restart else "pca"
-                )
-                if chart is None and not restart:  # the next candidate grows from this one
+                grown = previous if grow else None
+                chain, w, error = candidate(k, size, grown, chart=chart, rng=rng, start=label)
+                if grow:  # the next candidate grows from this one
                     previous = (chain, w)
                 if best is None or error < best[0]:
                     best = (error, chain, w)
@@ -750,7 +747,12 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                         sizes = [2 * size]
                 # grown from the candidate resumed from, which a widening must beat
                 met, current = ladder(
-                    k, sizes, previous=resumed[:2], current=resumed[2], last_error=resumed[2]
+                    k,
+                    sizes,
+                    previous=resumed[:2],
+                    current=resumed[2],
+                    last_error=resumed[2],
+                    grow=True,
                 )
             else:
                 met, current = ladder(k, list(HIDDEN_SIZES))
@@ -766,7 +768,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             if met is None and current <= RESTART_REACH * self.compress_tolerance:
                 # its own draws too, from a generator of their own
                 fresh = np.random.default_rng(copy.deepcopy(rng).integers(2**63, size=2))
-                met, restarted = ladder(k, list(HIDDEN_SIZES), rng=fresh, restart=True)
+                met, restarted = ladder(k, list(HIDDEN_SIZES), rng=fresh, label="restart")
                 current = min(current, restarted)
             if met is not None:
                 return met, history
