@@ -39,6 +39,7 @@ import time
 import warnings
 from numbers import Integral, Real
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -188,12 +189,13 @@ def _principal_axes(xn, sw) -> tuple[np.ndarray, np.ndarray]:
     return centre, vt
 
 
-def _pca_errors(X, xn, sw, valid_idx, axes, scale, shift, mean) -> np.ndarray:
+def _pca_errors(X, zn, sw, valid_idx, axes, scale, shift, mean) -> np.ndarray:
     """``errors[k]``: the relative validation error of PCA with the first ``k`` of the
-    training rows' principal ``axes`` (``errors[d] == 0``)."""
+    training rows' principal ``axes`` (``errors[d] == 0``), in ``zn``, the data ``X``
+    normalised by ``shift`` and ``scale``."""
     centre, vt = axes
     d = X.shape[1]
-    coefficients = (xn[valid_idx] - centre) @ vt.T  # (n_valid, d), all components
+    coefficients = (zn[valid_idx] - centre) @ vt.T  # (n_valid, d), all components
     weights = sw[valid_idx][:, None]
     total = max(float(np.sum(weights * (X[valid_idx] - mean) ** 2)), 1e-300)
     # the raw-unit residual with k components, one component removed at a time: O(n d^2)
@@ -469,15 +471,17 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         sw = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         if X_val is not None:
             X_val = validate_data(self, X_val, reset=False, dtype=np.float64)
-        if start is not None and start[4] != X.shape[1]:
-            raise ValueError(f"init_model compresses {start[4]} columns; X has {X.shape[1]}")
+        if start is not None and start.n_columns != X.shape[1]:
+            raise ValueError(f"init_model compresses {start.n_columns} columns; X has {X.shape[1]}")
         # a row of weight 2 and the same row twice are the same data (and row order is not)
         X, _, sw = merge_duplicate_rows(X, X, sw)
         rng = np.random.default_rng(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         if start is not None:  # its weights mean something in its normalisation only
-            shift, scale, out_shift, out_scale = start[2], start[3], start[6], start[7]
+            normalisation = start.normalisation
+            shift, scale = normalisation["input_shift"], normalisation["input_scale"]
+            out_shift, out_scale = normalisation["output_shift"], normalisation["output_scale"]
         else:
             shift, scale = fit_normalization(
                 X, self.inputs_shifting, self.inputs_scaling, self.inputs_normalize_per_feature, sw
@@ -488,6 +492,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
             out_shift, out_scale = fit_normalization(
                 X, self.inputs_shifting, self.inputs_scaling, False, sw
             )
+            normalisation = _data_normalisation(shift, scale, out_shift, out_scale)
         if X_val is not None:
             train_idx = np.arange(len(X))
             valid_idx = np.arange(len(X), len(X) + len(X_val))
@@ -506,9 +511,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         writer = None
         if checkpoint is not None:
             writer = _CheckpointWriter(
-                checkpoint,
-                self._file_meta(X.shape[1], names),
-                _data_normalisation(shift, scale, out_shift, out_scale),
+                checkpoint, self._file_meta(X.shape[1], names), normalisation
             )
         with single_threaded_blas():
             # every build shares the split; the first draws from rng itself, the others
@@ -549,7 +552,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                         chain, xn, zn, sw / sw.sum(), beta=0.0, objective=LEAST_SQUARES
                     )
                     w = train(problem, w).w
-        self._adopt(chain, w, _data_normalisation(shift, scale, out_shift, out_scale), X.shape[1])
+        self._adopt(chain, w, normalisation, X.shape[1])
         self.reconstruction_error_ = float(error)
         self.history_ = history
         if writer is not None:
@@ -573,8 +576,8 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         sw,
         train_idx,
         valid_idx,
-        shift,
-        scale,
+        out_shift,
+        out_scale,
         to_out,
         rng,
         writer=None,
@@ -590,7 +593,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         ``writer.add(chain, w, record)`` is called with each candidate, and with
         ``verbose`` ``log`` (by default a print to stderr) with its line. The encoder
         reads ``xn``, the decoder reconstructs ``zn``, the data ``X`` normalised by
-        ``shift`` and ``scale``; ``to_out``: ``(ratio, offset)``, ``zn = xn * ratio +
+        ``out_shift`` and ``out_scale``; ``to_out``: ``(ratio, offset)``, ``zn = xn * ratio +
         offset``."""
         log = log or _print_to_stderr
         d = X.shape[1]
@@ -602,7 +605,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
 
         def relative(reconstruction, rows) -> float:
             """The relative error of the normalised ``reconstruction`` of ``rows``."""
-            recon = reconstruction * scale + shift
+            recon = reconstruction * out_scale + out_shift
             weights = sw[rows]
             err = np.sum(weights[:, None] * (recon - X[rows]) ** 2)
             return float(
@@ -680,7 +683,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
 
         history: list[dict] = []
         k_min = min(self.minimum_compression_coefficients, d)
-        pca = _pca_errors(X, zn, sw, valid_idx, axes, scale, shift, mean)
+        pca = _pca_errors(X, zn, sw, valid_idx, axes, out_scale, out_shift, mean)
         # PCA meets the tolerance from k_pca coefficients on (at d, exactly): nonlinear
         # compression is worth searching below it only
         k_pca = next((k for k in range(k_min, d + 1) if pca[k] <= self.compress_tolerance), d)
@@ -688,7 +691,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         flat = 0  # consecutive k at which the networks did no better than PCA
         k_start, resumed = k_min, None
         if start is not None:  # resume: record the candidate, go on from its k and size
-            chain, w = start[0], start[1]
+            chain, w = start.chain, start.w
             k_start = max(k_min, chain.first.n_outputs)
             if chain.first.n_layers > 1 and k_start == chain.first.n_outputs < k_pca:
                 resumed = candidate(k_start, chain.first.layer_sizes[1], trained=(chain, w))
@@ -741,7 +744,7 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
                 best = (resumed[2], resumed[0], resumed[1])
                 size = resumed[0].first.layer_sizes[1]
                 sizes = [s for s in HIDDEN_SIZES if s > size]
-                narrower = start[5]  # resumed past the standard sizes: widen as if not
+                narrower = start.narrower  # resumed past the standard sizes: widen as if not
                 if not sizes and narrower is not None and 2 * size <= d:
                     if resumed[2] * WIDER_GAIN <= narrower:
                         sizes = [2 * size]
@@ -961,19 +964,28 @@ class NeurEcoCompressor(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _resumable(model):
-    """``(chain, w, shift, scale, n_columns, narrower, out_shift, out_scale)`` of a fitted
-    compressor to resume from: its encoder's input normalisation and its decoder's output
-    normalisation; ``narrower``: the validation error its build recorded for the candidate
-    with as many coefficients and half its hidden neurons (None if it has no record of
-    one)."""
+class _Resumable(NamedTuple):
+    """A fitted compressor to resume from: its halves as a chain and their weights, its
+    normalisation (:func:`_data_normalisation`'s: the encoder's inputs, the decoder's
+    outputs), its number of columns, and ``narrower``: the validation error its build
+    recorded for the candidate with as many coefficients and half its hidden neurons
+    (None if it has no record of one)."""
+
+    chain: Chain
+    w: np.ndarray
+    normalisation: dict
+    n_columns: int
+    narrower: float | None
+
+
+def _resumable(model) -> _Resumable:
+    """What ``fit(X, init_model=model)`` resumes from (see :class:`_Resumable`)."""
     if not isinstance(model, NeurEcoCompressor):
         raise TypeError(f"init_model must be a NeurEcoCompressor, got {type(model).__name__}")
     check_is_fitted(model, "encoder_")
     encoder, decoder = model.encoder_.state_, model.decoder_.state_
     chain = Chain(encoder.network, decoder.network)
     w = np.concatenate([encoder.weights, decoder.weights])
-    shift, scale = encoder.input_shift.copy(), encoder.input_scale.copy()
     k, sizes = chain.first.n_outputs, chain.first.layer_sizes
     narrower = [
         r.get("valid_error")
@@ -982,9 +994,13 @@ def _resumable(model):
         and r.get("n_components") == k
         and r.get("encoder_sizes") == [sizes[0], sizes[1] // 2, k]
     ]
-    out_shift, out_scale = decoder.output_shift.copy(), decoder.output_scale.copy()
-    n_columns = int(model.n_features_in_)
-    return chain, w, shift, scale, n_columns, (narrower or [None])[-1], out_shift, out_scale
+    normalisation = _data_normalisation(
+        encoder.input_shift.copy(),
+        encoder.input_scale.copy(),
+        decoder.output_shift.copy(),
+        decoder.output_scale.copy(),
+    )
+    return _Resumable(chain, w, normalisation, int(model.n_features_in_), (narrower or [None])[-1])
 
 
 def _best_compression(results: list, tolerance: float):
